@@ -1,0 +1,83 @@
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile, access, constants } from 'node:fs/promises';
+import { basename, dirname, extname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { ReshootError } from './errors.js';
+import { removeOnExit } from './cleanup.js';
+
+export interface AtomicOptions {
+  /** Replace an existing file at the destination. Default false: refuse. */
+  overwrite?: boolean;
+}
+
+/** Fails with a clear message when `path` exists and overwriting was not asked for. */
+export function assertCanWrite(path: string, options: AtomicOptions = {}): void {
+  if (!options.overwrite && existsSync(path)) {
+    throw new ReshootError(`output ${path} already exists (pass --overwrite to replace it)`);
+  }
+}
+
+/** Fails with a clear message when the folder of `path` cannot be written. */
+export async function assertWritableDir(path: string): Promise<void> {
+  const dir = dirname(path);
+  try {
+    await access(dir, constants.W_OK);
+  } catch {
+    if (!existsSync(dir)) throw new ReshootError(`output folder ${dir} does not exist`);
+    throw new ReshootError(`output folder ${dir} is not writable`);
+  }
+}
+
+/**
+ * Produces `path` atomically: `produce` writes to a temporary sibling (same
+ * extension, so tools like ffmpeg pick the right muxer) which is renamed onto
+ * `path` only when `produce` resolves. On failure or interruption the
+ * temporary file is removed, so no partial output is ever left behind.
+ */
+export async function withAtomicOutput<T>(
+  path: string,
+  produce: (tempPath: string) => Promise<T>,
+  options: AtomicOptions = {},
+): Promise<T> {
+  assertCanWrite(path, options);
+  await assertWritableDir(path);
+  const ext = extname(path);
+  const tempPath = join(
+    dirname(path),
+    `.${basename(path, ext)}.${process.pid}.${randomBytes(4).toString('hex')}.partial${ext}`,
+  );
+  const unregister = removeOnExit(tempPath);
+  try {
+    const result = await produce(tempPath);
+    await rename(tempPath, path);
+    return result;
+  } catch (err) {
+    await rm(tempPath, { force: true, recursive: true });
+    throw err;
+  } finally {
+    unregister();
+  }
+}
+
+/** Writes text (e.g. JSON) atomically. */
+export async function writeFileAtomic(
+  path: string,
+  contents: string | Uint8Array,
+  options: AtomicOptions = {},
+): Promise<void> {
+  await withAtomicOutput(path, (tmp) => writeFile(tmp, contents), options);
+}
+
+/** Writes `value` as pretty JSON atomically. */
+export async function writeJsonAtomic(path: string, value: unknown, options: AtomicOptions = {}): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, options);
+}
+
+/** mkdir -p that reports a clear error. */
+export async function ensureDir(dir: string): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    throw new ReshootError(`cannot create folder ${dir}: ${(err as Error).message}`, { cause: err });
+  }
+}
