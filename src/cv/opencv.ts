@@ -3,24 +3,31 @@ import type * as OpenCVModule from '@techstark/opencv-js';
 /** The OpenCV (WebAssembly) namespace: cv.Mat, cv.calcOpticalFlowPyrLK, ... Mats must be .delete()d by hand. */
 export type CV = typeof OpenCVModule;
 
-let loading: Promise<CV> | undefined;
+type EmscriptenModule = CV & { onRuntimeInitialized?: () => void; then?: unknown; calledRun?: boolean };
+
+let loading: Promise<{ cv: CV }> | undefined;
 
 /**
  * Loads OpenCV's WebAssembly build once per process (about 0.3 s) and returns
- * its namespace. The module object is a thenable-free Emscripten module that
- * becomes usable after onRuntimeInitialized.
+ * its namespace. The Emscripten module has a `then` that hands back the module
+ * itself, so awaiting it (or returning it from an async function) loops
+ * forever: wait for onRuntimeInitialized by hand, then remove `then`.
  */
-export function loadOpenCV(): Promise<CV> {
+export async function loadOpenCV(): Promise<CV> {
   loading ??= (async () => {
     const mod = (await import('@techstark/opencv-js')) as unknown as { default?: unknown };
-    let cv = (mod.default ?? mod) as CV & { onRuntimeInitialized?: () => void };
-    if (cv instanceof Promise) cv = await cv;
-    else if (typeof (cv as { Mat?: unknown }).Mat !== 'function') {
+    const cv = (mod.default ?? mod) as EmscriptenModule;
+    if (!cv.calledRun && typeof (cv as { Mat?: unknown }).Mat !== 'function') {
       await new Promise<void>((resolve) => {
-        cv.onRuntimeInitialized = () => resolve();
+        const previous = cv.onRuntimeInitialized;
+        cv.onRuntimeInitialized = () => {
+          previous?.();
+          resolve();
+        };
       });
     }
-    return cv;
+    delete cv.then;
+    return { cv };
   })();
-  return loading;
+  return (await loading).cv;
 }
