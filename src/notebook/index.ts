@@ -1,0 +1,100 @@
+/**
+ * Helpers for tslab notebooks: plotly charts that render offline and frame
+ * previews. Pure builders (figureHtml, plotlyScriptTag) are separate from the
+ * calls that push to the notebook so they can be tested outside a kernel.
+ */
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import sharp from 'sharp';
+import type { Frame, GrayFrame } from '../video/types.js';
+import { packageRoot } from '../util/paths.js';
+
+/** The subset of tslab's display object we use; a test can pass its own. */
+export interface NotebookDisplay {
+  html(s: string): void;
+  png(b: Uint8Array): void;
+}
+
+export interface PlotlyFigure {
+  data: unknown[];
+  layout?: Record<string, unknown>;
+  config?: Record<string, unknown>;
+}
+
+const requireFromRoot = (): NodeRequire => createRequire(join(packageRoot(), 'package.json'));
+
+let plotlySource: string | undefined;
+
+/** A <script> tag carrying plotly.js itself (about 4.7 MB), so charts need no network. */
+export function plotlyScriptTag(): string {
+  plotlySource ??= readFileSync(requireFromRoot().resolve('plotly.js-dist-min'), 'utf8');
+  // Hide AMD loaders (classic Jupyter's require.js) so plotly registers window.Plotly.
+  return `<script>(function(){var define=undefined;var module=undefined;var exports=undefined;\n${plotlySource}\n;window.Plotly=Plotly;})();</script>`;
+}
+
+/** A chart as self-contained HTML that expects window.Plotly to be present. */
+export function figureHtml(figure: PlotlyFigure, id = `plot-${randomBytes(6).toString('hex')}`): string {
+  const layout: Record<string, unknown> = { margin: { t: 40, r: 20, b: 40, l: 50 }, ...figure.layout };
+  const config = { responsive: true, displaylogo: false, ...figure.config };
+  const json = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+  return (
+    `<div id="${id}" class="reshoot-plot" style="width:100%;height:${Number(layout.height ?? 420)}px"></div>` +
+    `<script>Plotly.newPlot(${json(id)}, ${json(figure.data)}, ${json(layout)}, ${json(config)});</script>`
+  );
+}
+
+let inlinedInKernel = false;
+
+function tslabDisplay(): NotebookDisplay {
+  return (requireFromRoot()('tslab') as { display: NotebookDisplay }).display;
+}
+
+/** Shows a plotly chart in the notebook; inlines plotly.js on first use in this kernel. */
+export function showPlot(figure: PlotlyFigure, display: NotebookDisplay = tslabDisplay()): void {
+  if (!inlinedInKernel) {
+    display.html(plotlyScriptTag());
+    inlinedInKernel = true;
+  }
+  display.html(figureHtml(figure));
+}
+
+/** PNG bytes of an RGB or gray frame, optionally resized to a width (keeps aspect). */
+export async function framePng(frame: Frame | GrayFrame, width?: number): Promise<Uint8Array> {
+  const channels = frame.data.length === frame.width * frame.height ? 1 : 3;
+  let img = sharp(frame.data, { raw: { width: frame.width, height: frame.height, channels } });
+  if (width && width !== frame.width) img = img.resize({ width });
+  // sharp writes sRGB unless told otherwise; keep gray frames single-channel.
+  if (channels === 1) img = img.toColourspace('b-w');
+  return new Uint8Array(await img.png().toBuffer());
+}
+
+/** Shows one frame as a PNG in the notebook. */
+export async function showFrame(frame: Frame | GrayFrame, width?: number, display: NotebookDisplay = tslabDisplay()): Promise<void> {
+  display.png(await framePng(frame, width));
+}
+
+/** Shows frames side by side (resized to a common height) as one PNG. */
+export async function showFrames(frames: (Frame | GrayFrame)[], height = 180, display: NotebookDisplay = tslabDisplay()): Promise<void> {
+  const tiles = await Promise.all(
+    frames.map(async (f) => {
+      const png = await framePng(f);
+      const { data, info } = await sharp(png).resize({ height }).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+      return { data, width: info.width, channels: info.channels };
+    }),
+  );
+  const gap = 4;
+  const total = tiles.reduce((s, t) => s + t.width, 0) + gap * Math.max(0, tiles.length - 1);
+  let left = 0;
+  const composite = tiles.map((t) => {
+    const c = { input: t.data, raw: { width: t.width, height, channels: t.channels as 1 | 3 }, left, top: 0 };
+    left += t.width + gap;
+    return c;
+  });
+  const png = await sharp({ create: { width: total, height, channels: 3, background: { r: 255, g: 255, b: 255 } } })
+    .composite(composite)
+    .png()
+    .toBuffer();
+  display.png(new Uint8Array(png));
+}
