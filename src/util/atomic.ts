@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile, access, constants } from 'node:fs/promises';
 import { basename, dirname, extname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -20,6 +20,7 @@ export function assertCanWrite(path: string, options: AtomicOptions = {}): void 
 /** Fails with a clear message when the folder of `path` cannot be written. */
 export async function assertWritableDir(path: string): Promise<void> {
   const dir = dirname(path);
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ReshootError(`output folder ${dir} is not a folder`);
   try {
     await access(dir, constants.W_OK);
   } catch {
@@ -52,7 +53,8 @@ export async function withAtomicOutput<T>(
     await rename(tempPath, path);
     return result;
   } catch (err) {
-    await rm(tempPath, { force: true, recursive: true });
+    // Never let a cleanup failure hide the error that matters.
+    await rm(tempPath, { force: true, recursive: true }).catch(() => undefined);
     throw err;
   } finally {
     unregister();
