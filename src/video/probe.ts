@@ -185,6 +185,8 @@ export async function probeVideo(path: string, opts: ProbeOptions = {}): Promise
     throw new ReshootError(`${path} has no video stream`);
   }
   if (IMAGE_FORMAT.test(formatName)) throw new ReshootError(`${path} is a still image, not a video`);
+  // ffprobe's "tty" demuxer renders any text file as ANSI art "video": refuse it.
+  if (formatName === 'tty' || video.codec_name === 'ansi') throw new ReshootError(`${path} is a text file, not a video`);
   const codedWidth = video.width ?? 0;
   const codedHeight = video.height ?? 0;
   if (!(codedWidth > 0 && codedHeight > 0)) throw new ReshootError(`${path}: ffprobe reports no frame size for the video stream`);
