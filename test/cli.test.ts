@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import ffmpegInstaller from '@ffmpeg-installer/ffmpeg';
 import { join } from 'node:path';
-import { runCli, sharedFile } from './helpers.js';
+import { runCli, mediaFile } from './helpers.js';
 
 /** A failing command prints exactly one line, prefixed "reshoot:", on stderr, nothing on stdout, and exits non-zero. */
 function assertOneLineError(r: { code: number | null; stdout: string; stderr: string }, mentions: RegExp): void {
@@ -24,7 +24,7 @@ test('--help lists the commands', async () => {
 });
 
 test('info on vtest.avi reports 768x576, 10 fps, 795 frames (values from the dataset README)', async () => {
-  const video = sharedFile('vtest.avi');
+  const video = mediaFile('vtest.avi');
   const text = await runCli(['info', video]);
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /768x576/);
@@ -54,7 +54,7 @@ test('info rejects bad inputs with one clear line and a non-zero exit', async (t
     [text, /notes\.txt/],
     [empty, /empty\.mp4.*(empty|0 bytes)/],
     [truncated, /truncated\.mp4/],
-    [sharedFile('basketball1.png'), /basketball1\.png.*(image|not a video)/],
+    [mediaFile('basketball1.png'), /basketball1\.png.*(image|not a video)/],
   ];
   for (const [file, mentions] of cases) {
     const r = await runCli(['info', file]);

@@ -4,12 +4,21 @@ import { join, resolve } from 'node:path';
 
 export const ROOT = resolve(process.cwd());
 
-/** The real clips: the fetched cache when present, else ../shared/datasets. */
-export const SHARED = process.env.RESHOOT_SHARED_DATASETS ?? resolve(ROOT, '..', 'shared', 'datasets');
-export function sharedFile(name: string): string {
-  const p = join(SHARED, name);
-  if (!existsSync(p)) throw new Error(`test input ${p} missing: run \`reshoot datasets fetch\` or set RESHOOT_SHARED_DATASETS`);
-  return p;
+/**
+ * A real clip or photo by file name (e.g. 'vtest.avi'): from the dataset cache
+ * that `reshoot datasets fetch` fills (npm test runs it first), else the shared
+ * folder. A missing file fails the test with the fix in the message.
+ */
+export function mediaFile(name: string): string {
+  const places = [
+    join(process.env.RESHOOT_CACHE ? resolve(process.env.RESHOOT_CACHE) : join(ROOT, '.cache'), 'datasets'),
+    process.env.RESHOOT_SHARED_DATASETS,
+    resolve(ROOT, '..', 'shared', 'datasets'),
+  ];
+  for (const dir of places) {
+    if (dir && existsSync(join(dir, name))) return join(dir, name);
+  }
+  throw new Error(`test input ${name} not found in the dataset cache or ../shared/datasets: run \`reshoot datasets fetch\``);
 }
 
 export interface CliResult {
@@ -41,3 +50,4 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     });
   });
 }
+export const sharedFile = mediaFile;

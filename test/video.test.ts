@@ -15,11 +15,11 @@ import {
   resolveFfprobe,
   type Frame,
 } from '../src/video/index.js';
+import { mediaFile } from './helpers.js';
 
-const DATA = '/work/shared/datasets';
-const VTEST = join(DATA, 'vtest.avi');
-const MEGAMIND = join(DATA, 'Megamind.avi');
-const PNG = join(DATA, 'basketball1.png');
+const VTEST = mediaFile('vtest.avi');
+const MEGAMIND = mediaFile('Megamind.avi');
+const PNG = mediaFile('basketball1.png');
 
 const tmp = mkdtempSync(join(tmpdir(), 'reshoot-video-test-'));
 test.after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -258,7 +258,7 @@ test('bad inputs: one-line ReshootError naming the file', async () => {
   writeFileSync(txt, 'hello, this is text\n'.repeat(20));
   await rejectsWith(probeVideo(txt), /not a video/, txt);
   await rejectsWith(probeVideo(PNG), /still image/, PNG);
-  await rejectsWith(probeVideo(join(DATA, 'building.jpg')), /still image/, 'building.jpg');
+  await rejectsWith(probeVideo(mediaFile('building.jpg')), /still image/, 'building.jpg');
   // No video stream: an audio-only file.
   const audio = join(tmp, 'audio.m4a');
   execFileSync(resolveFfmpeg(), ['-nostdin', '-v', 'error', '-i', MEGAMIND, '-vn', '-t', '1', '-c:a', 'aac', audio], { stdio: 'pipe' });
