@@ -1,0 +1,227 @@
+/**
+ * Phase 3: corrections, border policy and the warp.
+ *
+ * With P_t the raw path (frame 0 -> frame t) and S_t the smoothed path, a
+ * scene point at p in frame t sits at S_t(P_t^-1(p)) in the stabilized frame:
+ *
+ *   correction C_t = S_t ∘ P_t^-1      (source frame t px -> stabilized px)
+ *   output     F_t = Z(z_t) ∘ C_t      (Z = uniform scale z about the frame centre)
+ *
+ * F_t is what applyCorrection warps with (output(F_t(p)) = source(p)).
+ * Corrections are stored WITHOUT the zoom; the zoom is one number for the
+ * clip ('zoom'), one per frame ('adaptive') or 1 ('fill').
+ *
+ * Coverage geometry uses the pixel-centre rectangle [0, W-1] x [0, H-1]:
+ * an output pixel is "covered" when its source position lies inside it, so
+ * bilinear sampling never reads outside the source.
+ */
+import { loadOpenCV, type CV } from '../cv/opencv.js';
+import type { Frame } from '../video/types.js';
+import { ReshootError } from '../util/errors.js';
+import { gaussianKernel, pathMatrices } from './smooth.js';
+import { applyPoint, compose, frameCentre, invert, scaleAbout, type Mat2x3, type PathParams } from './similarity.js';
+
+export type BorderPolicy = 'zoom' | 'adaptive' | 'fill';
+/** How uncovered pixels are filled: black, or the nearest edge pixel repeated. */
+export type FillMode = 'black' | 'replicate';
+
+export interface PlanOptions {
+  width: number;
+  height: number;
+  /** Default 'zoom'. */
+  border?: BorderPolicy;
+  /** Force this zoom for the whole clip instead of computing it ('zoom' policy only). */
+  zoom?: number;
+  /** Never zoom more than this (default 2); frames that would need more keep some border. */
+  maxZoom?: number;
+  /** 'adaptive': sigma in frames of the zoom smoothing (default 15). */
+  adaptiveSigma?: number;
+}
+
+export interface CorrectionPlan {
+  /** C_t per frame (without zoom): source frame t px -> stabilized px. */
+  corrections: Mat2x3[];
+  border: BorderPolicy;
+  /** The zoom applied: one number ('zoom', 'fill') or one per frame ('adaptive'). */
+  zoom: number | number[];
+  /** Per frame, the least zoom (>= 1) that makes the output fully covered (Infinity when impossible). */
+  minimalZoom: number[];
+  /** True when maxZoom capped the zoom, so some output pixels lie outside the source. */
+  limited: boolean;
+}
+
+export function outputTransform(correction: Mat2x3, zoom: number, width: number, height: number): Mat2x3 {
+  const [cx, cy] = frameCentre(width, height);
+  return compose(scaleAbout(zoom, cx, cy), correction);
+}
+
+/** Zoom of frame t in a plan. */
+export function zoomAt(plan: Pick<CorrectionPlan, 'zoom'>, t: number): number {
+  return typeof plan.zoom === 'number' ? plan.zoom : plan.zoom[t];
+}
+
+/**
+ * Least zoom z >= 1 (about the centre) such that every output pixel of
+ * Z(z) ∘ correction maps back inside the source frame. Closed form: the
+ * output window's preimage is c' + u * A (q - c) for the window corners q,
+ * u = 1/z, A the linear part of correction^-1, c' = correction^-1(c); each
+ * corner and each source bound gives a linear limit on u. Infinity when even
+ * an infinite zoom cannot help (the centre itself maps outside the source).
+ */
+export function minimalZoom(correction: Mat2x3, width: number, height: number): number {
+  const inv = invert(correction);
+  const [cx, cy] = frameCentre(width, height);
+  const [ox, oy] = applyPoint(inv, cx, cy);
+  const hi = [width - 1, height - 1];
+  const o = [ox, oy];
+  const eps = 1e-9;
+  if (ox < -eps || oy < -eps || ox > hi[0] + eps || oy > hi[1] + eps) return Infinity;
+  let uMax = Infinity;
+  for (const [qx, qy] of [[0, 0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]]) {
+    const dx = qx - cx, dy = qy - cy;
+    const d = [inv[0] * dx + inv[1] * dy, inv[3] * dx + inv[4] * dy];
+    for (let k = 0; k < 2; k++) {
+      if (d[k] > 0) uMax = Math.min(uMax, (hi[k] - o[k]) / d[k]);
+      else if (d[k] < 0) uMax = Math.min(uMax, (0 - o[k]) / d[k]);
+    }
+  }
+  if (!(uMax > 0)) return Infinity;
+  return Math.max(1, 1 / uMax);
+}
+
+/**
+ * Corrections C_t = S_t ∘ P_t^-1 and the zoom for a border policy.
+ * 'zoom': one zoom for the clip, the max over frames of minimalZoom (so every
+ *   frame is fully covered and no smaller zoom would do).
+ * 'adaptive': per-frame minimal zoom, max-filtered over ±3 sigma then
+ *   Gaussian-smoothed (same truncated window, edges replicated), which keeps
+ *   every frame at or above its own minimal zoom while avoiding zoom pumping.
+ * 'fill': zoom 1; uncovered pixels are filled (see applyCorrection).
+ */
+export function planCorrections(raw: PathParams[], smoothed: PathParams[], opts: PlanOptions): CorrectionPlan {
+  const { width, height } = opts;
+  if (raw.length !== smoothed.length) {
+    throw new ReshootError(`raw path has ${raw.length} frames but the smoothed path has ${smoothed.length}`);
+  }
+  const border = opts.border ?? 'zoom';
+  if (!['zoom', 'adaptive', 'fill'].includes(border)) throw new ReshootError(`border must be zoom, adaptive or fill, got '${border}'`);
+  const maxZoom = opts.maxZoom ?? 2;
+  const P = pathMatrices(raw, width, height);
+  const S = pathMatrices(smoothed, width, height);
+  const corrections = P.map((p, t) => compose(S[t], invert(p)));
+  const minimal = corrections.map((c) => minimalZoom(c, width, height));
+  const n = corrections.length;
+  if (border === 'fill') return { corrections, border, zoom: 1, minimalZoom: minimal, limited: minimal.some((z) => z > 1 + 1e-9) };
+  if (border === 'zoom') {
+    if (opts.zoom !== undefined) {
+      if (!(opts.zoom > 0 && Number.isFinite(opts.zoom))) throw new ReshootError(`zoom must be a positive number, got ${opts.zoom}`);
+      return { corrections, border, zoom: opts.zoom, minimalZoom: minimal, limited: minimal.some((z) => z > opts.zoom! + 1e-9) };
+    }
+    const need = n ? Math.max(...minimal) : 1;
+    return { corrections, border, zoom: Math.min(need, maxZoom), minimalZoom: minimal, limited: need > maxZoom };
+  }
+  const sigma = opts.adaptiveSigma ?? 15;
+  const capped = minimal.map((z) => Math.min(z, maxZoom));
+  const r = Math.ceil(3 * sigma);
+  const clampIdx = (i: number) => (i < 0 ? 0 : i >= n ? n - 1 : i);
+  const maxed = capped.map((_, t) => {
+    let m = 1;
+    for (let k = -r; k <= r; k++) m = Math.max(m, capped[clampIdx(t + k)]);
+    return m;
+  });
+  const kern = sigma > 0 ? gaussianKernel(sigma, r) : Float64Array.of(1);
+  const kr = (kern.length - 1) / 2;
+  const zoom = maxed.map((_, t) => {
+    let s = 0;
+    for (let k = -kr; k <= kr; k++) s += kern[k + kr] * maxed[clampIdx(t + k)];
+    return Math.max(s, capped[t]); // guards rounding
+  });
+  return { corrections, border, zoom, minimalZoom: minimal, limited: minimal.some((z) => z > maxZoom) };
+}
+
+// ---------------------------------------------------------------- geometry: coverage
+
+type Pt = [number, number];
+
+function clipHalfPlane(poly: Pt[], inside: (p: Pt) => boolean, cut: (a: Pt, b: Pt) => Pt): Pt[] {
+  const out: Pt[] = [];
+  for (let i = 0; i < poly.length; i++) {
+    const a = poly[i], b = poly[(i + 1) % poly.length];
+    const ia = inside(a), ib = inside(b);
+    if (ia) out.push(a);
+    if (ia !== ib) out.push(cut(a, b));
+  }
+  return out;
+}
+
+function polygonArea(poly: Pt[]): number {
+  let s = 0;
+  for (let i = 0; i < poly.length; i++) {
+    const a = poly[i], b = poly[(i + 1) % poly.length];
+    s += a[0] * b[1] - b[0] * a[1];
+  }
+  return Math.abs(s) / 2;
+}
+
+/**
+ * Fraction of the output window [0,W-1]x[0,H-1] whose source position (under
+ * the output transform F, source -> output) lies inside the source frame:
+ * area(window ∩ F(source rect)) / area(window), by exact polygon clipping
+ * (Sutherland-Hodgman; F(source rect) is a convex quadrilateral).
+ */
+export function coverage(outputTransformMatrix: Mat2x3, width: number, height: number): number {
+  const W = width - 1, H = height - 1;
+  let poly: Pt[] = ([[0, 0], [W, 0], [W, H], [0, H]] as Pt[]).map(([x, y]) => applyPoint(outputTransformMatrix, x, y));
+  const cutX = (x0: number) => (a: Pt, b: Pt): Pt => {
+    const t = (x0 - a[0]) / (b[0] - a[0]);
+    return [x0, a[1] + t * (b[1] - a[1])];
+  };
+  const cutY = (y0: number) => (a: Pt, b: Pt): Pt => {
+    const t = (y0 - a[1]) / (b[1] - a[1]);
+    return [a[0] + t * (b[0] - a[0]), y0];
+  };
+  poly = clipHalfPlane(poly, (p) => p[0] >= 0, cutX(0));
+  if (poly.length) poly = clipHalfPlane(poly, (p) => p[0] <= W, cutX(W));
+  if (poly.length) poly = clipHalfPlane(poly, (p) => p[1] >= 0, cutY(0));
+  if (poly.length) poly = clipHalfPlane(poly, (p) => p[1] <= H, cutY(H));
+  return poly.length < 3 ? 0 : Math.min(1, polygonArea(poly) / (W * H));
+}
+
+// ---------------------------------------------------------------- warping
+
+export interface ApplyOptions {
+  border?: BorderPolicy;
+  /** Zoom for this frame (from the plan; default 1). */
+  zoom?: number;
+  /** How uncovered pixels are filled (default: 'black' for 'fill', 'replicate' otherwise, where only interpolation slivers can occur). */
+  fill?: FillMode;
+}
+
+/** Warps an RGB frame so that out(M(p)) = frame(p) (bilinear). */
+export function warpFrameSync(cv: CV, frame: Frame, m: Mat2x3, fill: FillMode = 'black'): Frame {
+  const channels = frame.data.length / (frame.width * frame.height);
+  if (channels !== 3 && channels !== 1) {
+    throw new ReshootError(`frame data has ${frame.data.length} bytes, expected ${frame.width}x${frame.height}x3`);
+  }
+  const src = cv.matFromArray(frame.height, frame.width, channels === 3 ? cv.CV_8UC3 : cv.CV_8UC1, frame.data as unknown as number[]);
+  const dst = new cv.Mat();
+  const M = cv.matFromArray(2, 3, cv.CV_64FC1, m);
+  try {
+    cv.warpAffine(src, dst, M, new cv.Size(frame.width, frame.height), cv.INTER_LINEAR,
+      fill === 'replicate' ? cv.BORDER_REPLICATE : cv.BORDER_CONSTANT, new cv.Scalar(0, 0, 0, 0));
+    return { width: frame.width, height: frame.height, data: new Uint8Array(dst.data as Uint8Array) };
+  } finally {
+    src.delete();
+    dst.delete();
+    M.delete();
+  }
+}
+
+/** Warps frame t with F_t = Z(zoom) ∘ correction: the stabilized frame (same size). */
+export async function applyCorrection(frame: Frame, correction: Mat2x3, opts: ApplyOptions = {}): Promise<Frame> {
+  const cv = await loadOpenCV();
+  const border = opts.border ?? 'zoom';
+  const zoom = border === 'fill' ? 1 : opts.zoom ?? 1;
+  const fill = opts.fill ?? (border === 'fill' ? 'black' : 'replicate');
+  return warpFrameSync(cv, frame, outputTransform(correction, zoom, frame.width, frame.height), fill);
+}

@@ -1,0 +1,29 @@
+/**
+ * Stage 3, stabilization: motion (feature tracks -> inter-frame similarity),
+ * smooth (trajectory + smoothers), correction (C_t = S_t ∘ P_t^-1, border
+ * policy, warp), transforms-file (transforms.json v1), reshake (inverse warp).
+ * Conventions are in README.md of this folder.
+ */
+export * from './similarity.js';
+export {
+  estimateMotion,
+  analyzeMotion,
+  MotionAnalyzer,
+  ransacSimilarity,
+  fitSimilarityLS,
+  resolveMotionOptions,
+  toGray,
+  toGraySync,
+  type MotionModel,
+  type MotionFallback,
+  type MotionOptions,
+  type MotionEstimate,
+  type AnalyzeOptions,
+} from './motion.js';
+export { analyzeMotionParallel, type ParallelAnalyzeOptions } from './parallel.js';
+export * from './smooth.js';
+export * from './correction.js';
+export * from './transforms-file.js';
+export * from './reshake.js';
+export { planStabilization, type StabilizationPlan, type PlanStabilizationOptions } from './plan.js';
+export { makeShakyClip, type ShakyClip, type ShakyClipOptions } from './synthetic.js';

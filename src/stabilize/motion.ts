@@ -1,0 +1,512 @@
+/**
+ * Phase 1 of stabilization: inter-frame camera motion from sparse feature
+ * tracks. Shi-Tomasi corners on the previous frame, pyramidal Lucas-Kanade
+ * forward and backward (round-trip check), then a robust similarity (our own
+ * RANSAC over 2-point samples + least-squares refit; OpenCV.js lacks
+ * estimateAffinePartial2D) or an affine model (cv.estimateAffine2D, RANSAC).
+ *
+ * Convention: MotionEstimate.matrix maps pixel coordinates of the PREVIOUS
+ * frame to pixel coordinates of the NEXT frame (where a scene point seen at p
+ * in prev is seen at matrix(p) in next).
+ */
+import type { Mat } from '@techstark/opencv-js';
+import { loadOpenCV, type CV } from '../cv/opencv.js';
+import type { Frame, GrayFrame, ProgressFn } from '../video/types.js';
+import { ReshootError } from '../util/errors.js';
+import { compose, identity, invert, type Mat2x3 } from './similarity.js';
+
+export type MotionModel = 'similarity' | 'affine';
+export type MotionFallback = 'too-few-points' | 'too-few-inliers' | 'implausible-motion';
+
+export interface MotionOptions {
+  /** 'similarity' (default; 4 dof) or 'affine' (6 dof). */
+  model?: MotionModel;
+  /** Shi-Tomasi: most corners kept (default 300). */
+  maxCorners?: number;
+  /** Shi-Tomasi quality level relative to the best corner (default 0.01). */
+  quality?: number;
+  /** Shi-Tomasi minimum distance between corners, px at estimation scale (default 8). */
+  minDistance?: number;
+  /** LK window side, px (default 21). */
+  winSize?: number;
+  /** LK pyramid levels above the base (default 3). */
+  maxLevel?: number;
+  /** Forward-backward round-trip error limit, px at estimation scale (default 0.7). */
+  fbThreshold?: number;
+  /** RANSAC inlier threshold, px at estimation scale (default 1.5). */
+  ransacThreshold?: number;
+  /** RANSAC iteration cap (default 500; adaptive stop earlier). */
+  ransacIterations?: number;
+  /** Fewer surviving tracks or inliers than this gives identity + fallback (default 8). */
+  minInliers?: number;
+  /** Estimate on a frame downscaled by this factor (>= 1, default 1); the matrix is returned in full-size coordinates. */
+  downscale?: number;
+  /** Extra margin around the exclusion mask, px at full size (default 4). */
+  maskMargin?: number;
+  /** RANSAC seed (default 1): results are reproducible. */
+  seed?: number;
+  /** Keep the point tracks in the result (for plots). */
+  keepTracks?: boolean;
+}
+
+export interface MotionEstimate {
+  /** 2x3 row-major, prev pixel coords -> next pixel coords (full size). Identity when `fallback` is set. */
+  matrix: Mat2x3;
+  model: MotionModel;
+  /** Corners detected on prev (outside the mask). */
+  corners: number;
+  /** Tracks that survived LK status, the round-trip check and the mask. */
+  tracked: number;
+  /** RANSAC inliers (0 on fallback before RANSAC). */
+  inliers: number;
+  /** RMS residual of the inliers, px at full size (NaN when not fitted). */
+  rmsError: number;
+  /** Set when no trustworthy motion could be estimated: matrix is then identity (never invented). */
+  fallback?: MotionFallback;
+  /** Only with keepTracks: surviving tracks (full-size px), flattened x,y pairs, and the inlier flags. */
+  tracks?: { from: Float32Array; to: Float32Array; inlier: Uint8Array };
+}
+
+const DEFAULTS = {
+  model: 'similarity' as MotionModel,
+  maxCorners: 300,
+  quality: 0.01,
+  minDistance: 8,
+  winSize: 21,
+  maxLevel: 3,
+  fbThreshold: 0.7,
+  ransacThreshold: 1.5,
+  ransacIterations: 500,
+  minInliers: 8,
+  downscale: 1,
+  maskMargin: 4,
+  seed: 1,
+  keepTracks: false,
+};
+type ResolvedOptions = typeof DEFAULTS;
+
+export function resolveMotionOptions(opts: MotionOptions = {}): ResolvedOptions {
+  const o = { ...DEFAULTS, ...Object.fromEntries(Object.entries(opts).filter(([, v]) => v !== undefined)) } as ResolvedOptions;
+  if (o.model !== 'similarity' && o.model !== 'affine') {
+    throw new ReshootError(`motion model must be 'similarity' or 'affine', got '${String(o.model)}'`);
+  }
+  if (!(o.downscale >= 1) || !Number.isFinite(o.downscale)) {
+    throw new ReshootError(`downscale must be a number >= 1, got ${String(o.downscale)}`);
+  }
+  for (const k of ['maxCorners', 'quality', 'minDistance', 'winSize', 'fbThreshold', 'ransacThreshold', 'ransacIterations', 'minInliers'] as const) {
+    if (!(typeof o[k] === 'number' && o[k] > 0 && Number.isFinite(o[k]))) {
+      throw new ReshootError(`motion option ${k} must be a positive number, got ${String(o[k])}`);
+    }
+  }
+  return o;
+}
+
+// ---------------------------------------------------------------- similarity fitting
+
+/**
+ * Closed-form least-squares similarity x' = a x - b y + tx, y' = b x + a y + ty
+ * over the points whose index is in `idx` (all when undefined). Returns null
+ * when degenerate (all points coincide).
+ */
+export function fitSimilarityLS(from: ArrayLike<number>, to: ArrayLike<number>, idx?: ArrayLike<number>): Mat2x3 | null {
+  const n = idx ? idx.length : from.length / 2;
+  if (n < 2) return null;
+  const at = (k: number) => (idx ? idx[k] : k);
+  let mx = 0, my = 0, nx = 0, ny = 0;
+  for (let k = 0; k < n; k++) {
+    const i = at(k);
+    mx += from[2 * i]; my += from[2 * i + 1]; nx += to[2 * i]; ny += to[2 * i + 1];
+  }
+  mx /= n; my /= n; nx /= n; ny /= n;
+  let suu = 0, sa = 0, sb = 0;
+  for (let k = 0; k < n; k++) {
+    const i = at(k);
+    const ux = from[2 * i] - mx, uy = from[2 * i + 1] - my;
+    const vx = to[2 * i] - nx, vy = to[2 * i + 1] - ny;
+    suu += ux * ux + uy * uy;
+    sa += ux * vx + uy * vy;
+    sb += ux * vy - uy * vx;
+  }
+  if (suu < 1e-9) return null;
+  const a = sa / suu, b = sb / suu;
+  return [a, -b, nx - (a * mx - b * my), b, a, ny - (b * mx + a * my)];
+}
+
+function mulberry32(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function residuals2(m: Mat2x3, from: ArrayLike<number>, to: ArrayLike<number>, out: Float64Array): void {
+  const n = from.length / 2;
+  for (let i = 0; i < n; i++) {
+    const x = from[2 * i], y = from[2 * i + 1];
+    const dx = m[0] * x + m[1] * y + m[2] - to[2 * i];
+    const dy = m[3] * x + m[4] * y + m[5] - to[2 * i + 1];
+    out[i] = dx * dx + dy * dy;
+  }
+}
+
+/**
+ * Robust similarity: RANSAC over 2-point minimal samples (exact similarity
+ * through two correspondences), adaptive iteration count (99.9 % confidence),
+ * then two rounds of least-squares refit on the inliers and re-selection.
+ */
+export function ransacSimilarity(
+  from: ArrayLike<number>,
+  to: ArrayLike<number>,
+  opts: { threshold?: number; maxIterations?: number; seed?: number } = {},
+): { matrix: Mat2x3; inlier: Uint8Array; inliers: number; rmsError: number } | null {
+  const n = from.length / 2;
+  const thr2 = (opts.threshold ?? 1.5) ** 2;
+  const maxIt = opts.maxIterations ?? 500;
+  const rand = mulberry32(opts.seed ?? 1);
+  const r2 = new Float64Array(n);
+  let best: Mat2x3 | null = null;
+  let bestCount = -1;
+  let bestCost = Infinity;
+  let needed = maxIt;
+  for (let it = 0; it < Math.min(maxIt, needed) && n >= 2; it++) {
+    const i = Math.floor(rand() * n);
+    let j = Math.floor(rand() * (n - 1));
+    if (j >= i) j++;
+    const m = fitSimilarityLS(from, to, [i, j]);
+    if (!m) continue;
+    residuals2(m, from, to, r2);
+    let count = 0, cost = 0;
+    for (let k = 0; k < n; k++) {
+      if (r2[k] < thr2) { count++; cost += r2[k]; } else cost += thr2;
+    }
+    if (count > bestCount || (count === bestCount && cost < bestCost)) {
+      best = m; bestCount = count; bestCost = cost;
+      const w = count / n;
+      const p = 1 - w * w;
+      needed = p <= 1e-12 ? 1 : Math.min(maxIt, Math.ceil(Math.log(1 - 0.999) / Math.log(p)));
+    }
+  }
+  if (!best || bestCount < 2) return null;
+  let m = best;
+  let inlier = new Uint8Array(n);
+  for (let round = 0; round < 3; round++) {
+    residuals2(m, from, to, r2);
+    const idx: number[] = [];
+    const next = new Uint8Array(n);
+    for (let k = 0; k < n; k++) if (r2[k] < thr2) { idx.push(k); next[k] = 1; }
+    inlier = next;
+    if (idx.length < 2) break;
+    const refit = fitSimilarityLS(from, to, idx);
+    if (!refit) break;
+    m = refit;
+  }
+  residuals2(m, from, to, r2);
+  let count = 0, ss = 0;
+  for (let k = 0; k < n; k++) if (r2[k] < thr2) { inlier[k] = 1; count++; ss += r2[k]; } else inlier[k] = 0;
+  return { matrix: m, inlier, inliers: count, rmsError: count ? Math.sqrt(ss / count) : NaN };
+}
+
+// ---------------------------------------------------------------- OpenCV helpers
+
+/** Pixel-centre-exact map from full-size coordinates to coordinates in a frame downscaled by f. */
+function downscaleMap(f: number): Mat2x3 {
+  // x_small = (x + 0.5) / f - 0.5
+  return [1 / f, 0, 0.5 / f - 0.5, 0, 1 / f, 0.5 / f - 0.5];
+}
+
+function grayMat(cv: CV, g: GrayFrame, f: number, interpolation: number): Mat {
+  if (g.data.length !== g.width * g.height) {
+    throw new ReshootError(`gray frame data has ${g.data.length} bytes, expected ${g.width}x${g.height} = ${g.width * g.height}`);
+  }
+  const m = cv.matFromArray(g.height, g.width, cv.CV_8UC1, g.data as unknown as number[]);
+  if (f === 1) return m;
+  const out = new cv.Mat();
+  try {
+    const w = Math.max(8, Math.round(g.width / f));
+    const h = Math.max(8, Math.round(g.height / f));
+    cv.resize(m, out, new cv.Size(w, h), 0, 0, interpolation);
+  } finally {
+    m.delete();
+  }
+  return out;
+}
+
+/** "Allowed" mask for corner detection: 255 where the exclusion mask is zero (after a margin), else 0. */
+function allowedMask(cv: CV, mask: GrayFrame, f: number, marginFull: number, w: number, h: number): Mat {
+  const src = grayMat(cv, mask, f, cv.INTER_NEAREST);
+  const dil = new cv.Mat();
+  try {
+    if (src.cols !== w || src.rows !== h) {
+      throw new ReshootError(`exclusion mask is ${mask.width}x${mask.height}, frame is ${Math.round(w * f)}x${Math.round(h * f)}`);
+    }
+    const r = Math.round(marginFull / f);
+    if (r > 0) {
+      const k = cv.getStructuringElement(cv.MORPH_ELLIPSE, new cv.Size(2 * r + 1, 2 * r + 1));
+      try {
+        cv.dilate(src, dil, k);
+      } finally {
+        k.delete();
+      }
+    } else src.copyTo(dil);
+    const d = dil.data as Uint8Array;
+    for (let i = 0; i < d.length; i++) d[i] = d[i] ? 0 : 255;
+    return dil.clone();
+  } finally {
+    src.delete();
+    dil.delete();
+  }
+}
+
+export interface PreparedFrame {
+  gray: Mat;
+  /** 255 = corners may be used, 0 = excluded; undefined = all allowed. */
+  allowed?: Mat;
+  /** Full-size dimensions. */
+  width: number;
+  height: number;
+}
+
+/** Converts a GrayFrame (+ optional exclusion mask, non-zero = excluded) to Mats at estimation scale. Caller deletes via releasePrepared. */
+export function prepareFrame(cv: CV, g: GrayFrame, mask: GrayFrame | undefined, o: ResolvedOptions): PreparedFrame {
+  const gray = grayMat(cv, g, o.downscale, cv.INTER_AREA);
+  let allowed: Mat | undefined;
+  try {
+    if (mask) allowed = allowedMask(cv, mask, o.downscale, o.maskMargin, gray.cols, gray.rows);
+  } catch (e) {
+    gray.delete();
+    throw e;
+  }
+  return { gray, allowed, width: g.width, height: g.height };
+}
+
+export function releasePrepared(p: PreparedFrame | undefined): void {
+  p?.gray.delete();
+  p?.allowed?.delete();
+}
+
+function fallbackResult(o: ResolvedOptions, reason: MotionFallback, corners: number, tracked: number, inliers = 0): MotionEstimate {
+  return { matrix: identity(), model: o.model, corners, tracked, inliers, rmsError: NaN, fallback: reason };
+}
+
+/** Core estimate between two prepared frames (same size). */
+export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFrame, o: ResolvedOptions): MotionEstimate {
+  if (prev.width !== next.width || prev.height !== next.height) {
+    throw new ReshootError(`frames differ in size: ${prev.width}x${prev.height} then ${next.width}x${next.height}`);
+  }
+  const corners = new cv.Mat();
+  const fwd = new cv.Mat();
+  const back = new cv.Mat();
+  const st1 = new cv.Mat();
+  const st2 = new cv.Mat();
+  const err1 = new cv.Mat();
+  const err2 = new cv.Mat();
+  const none = new cv.Mat();
+  try {
+    cv.goodFeaturesToTrack(prev.gray, corners, o.maxCorners, o.quality, o.minDistance / 1, prev.allowed ?? none, 3, false, 0.04);
+    const nCorners = corners.rows;
+    if (nCorners < o.minInliers) return fallbackResult(o, 'too-few-points', nCorners, 0);
+    const win = new cv.Size(o.winSize, o.winSize);
+    const crit = new cv.TermCriteria(cv.TermCriteria_COUNT + cv.TermCriteria_EPS, 30, 0.01);
+    cv.calcOpticalFlowPyrLK(prev.gray, next.gray, corners, fwd, st1, err1, win, o.maxLevel, crit);
+    cv.calcOpticalFlowPyrLK(next.gray, prev.gray, fwd, back, st2, err2, win, o.maxLevel, crit);
+    const p0 = corners.data32F as Float32Array;
+    const p1 = fwd.data32F as Float32Array;
+    const pb = back.data32F as Float32Array;
+    const s1 = st1.data as Uint8Array;
+    const s2 = st2.data as Uint8Array;
+    const w = next.gray.cols, h = next.gray.rows;
+    const nextAllowed = next.allowed ? (next.allowed.data as Uint8Array) : undefined;
+    const fb2 = o.fbThreshold * o.fbThreshold;
+    const from: number[] = [];
+    const to: number[] = [];
+    for (let i = 0; i < nCorners; i++) {
+      if (!s1[i] || !s2[i]) continue;
+      const dx = pb[2 * i] - p0[2 * i], dy = pb[2 * i + 1] - p0[2 * i + 1];
+      if (!(dx * dx + dy * dy < fb2)) continue;
+      const x1 = p1[2 * i], y1 = p1[2 * i + 1];
+      if (!(x1 >= 0 && y1 >= 0 && x1 <= w - 1 && y1 <= h - 1)) continue;
+      if (nextAllowed && !nextAllowed[Math.round(y1) * w + Math.round(x1)]) continue;
+      from.push(p0[2 * i], p0[2 * i + 1]);
+      to.push(x1, y1);
+    }
+    const tracked = from.length / 2;
+    if (tracked < o.minInliers) return fallbackResult(o, 'too-few-points', nCorners, tracked);
+
+    let small: Mat2x3;
+    let inlier: Uint8Array;
+    let inliers: number;
+    let rms: number;
+    if (o.model === 'similarity') {
+      const r = ransacSimilarity(from, to, { threshold: o.ransacThreshold, maxIterations: o.ransacIterations, seed: o.seed });
+      if (!r) return fallbackResult(o, 'too-few-inliers', nCorners, tracked);
+      small = r.matrix; inlier = r.inlier; inliers = r.inliers; rms = r.rmsError;
+    } else {
+      const a = cv.matFromArray(tracked, 1, cv.CV_32FC2, from);
+      const b = cv.matFromArray(tracked, 1, cv.CV_32FC2, to);
+      const inl = new cv.Mat();
+      let m: Mat | undefined;
+      try {
+        m = cv.estimateAffine2D(a, b, inl, cv.RANSAC, o.ransacThreshold, 2000, 0.99, 10) as Mat;
+        if (!m || m.rows !== 2 || m.cols !== 3) return fallbackResult(o, 'too-few-inliers', nCorners, tracked);
+        small = Array.from(m.data64F as Float64Array);
+        inlier = new Uint8Array(inl.data as Uint8Array);
+        inliers = 0;
+        let ss = 0;
+        for (let i = 0; i < tracked; i++) {
+          if (!inlier[i]) continue;
+          inliers++;
+          const ex = small[0] * from[2 * i] + small[1] * from[2 * i + 1] + small[2] - to[2 * i];
+          const ey = small[3] * from[2 * i] + small[4] * from[2 * i + 1] + small[5] - to[2 * i + 1];
+          ss += ex * ex + ey * ey;
+        }
+        rms = inliers ? Math.sqrt(ss / inliers) : NaN;
+      } finally {
+        a.delete(); b.delete(); inl.delete(); m?.delete();
+      }
+    }
+    if (inliers < o.minInliers) return fallbackResult(o, 'too-few-inliers', nCorners, tracked, inliers);
+    const f = o.downscale;
+    const S = downscaleMap(f);
+    const matrix = f === 1 ? small : compose(invert(S), compose(small, S));
+    // Plausibility: a camera does not zoom by 2x or jump by half a frame between frames.
+    const [sv1, sv2] = [Math.hypot(matrix[0], matrix[3]), Math.hypot(matrix[1], matrix[4])];
+    if (!(sv1 > 0.67 && sv1 < 1.5 && sv2 > 0.67 && sv2 < 1.5) || Math.abs(matrix[2]) > prev.width || Math.abs(matrix[5]) > prev.height) {
+      return fallbackResult(o, 'implausible-motion', nCorners, tracked, inliers);
+    }
+    const out: MotionEstimate = { matrix, model: o.model, corners: nCorners, tracked, inliers, rmsError: rms * f };
+    if (o.keepTracks) {
+      const Si = invert(S);
+      const mapPts = (p: number[]) => {
+        const r = new Float32Array(p.length);
+        for (let i = 0; i < p.length; i += 2) {
+          r[i] = Si[0] * p[i] + Si[2];
+          r[i + 1] = Si[4] * p[i + 1] + Si[5];
+        }
+        return r;
+      };
+      out.tracks = { from: mapPts(from), to: mapPts(to), inlier };
+    }
+    return out;
+  } finally {
+    corners.delete(); fwd.delete(); back.delete(); st1.delete(); st2.delete(); err1.delete(); err2.delete(); none.delete();
+  }
+}
+
+/**
+ * Camera motion between two gray frames: matrix maps prev pixel coords to next
+ * pixel coords. `mask` (same size, non-zero = person) excludes points on prev;
+ * `maskNext` (optional) additionally drops tracks that land on the person in next.
+ */
+export async function estimateMotion(
+  prev: GrayFrame,
+  next: GrayFrame,
+  opts: MotionOptions & { mask?: GrayFrame; maskNext?: GrayFrame } = {},
+): Promise<MotionEstimate> {
+  const cv = await loadOpenCV();
+  const o = resolveMotionOptions(opts);
+  let a: PreparedFrame | undefined;
+  let b: PreparedFrame | undefined;
+  try {
+    a = prepareFrame(cv, prev, opts.mask, o);
+    b = prepareFrame(cv, next, opts.maskNext, o);
+    return estimatePrepared(cv, a, b, o);
+  } finally {
+    releasePrepared(a);
+    releasePrepared(b);
+  }
+}
+
+/**
+ * Streaming motion analysis: push one gray frame at a time (with its person
+ * mask, if any); keeps only the previous frame's Mats, so memory does not grow
+ * with the video. Call dispose() when done (also safe after errors).
+ */
+export class MotionAnalyzer {
+  private prev: PreparedFrame | undefined;
+  private index = 0;
+  private constructor(private readonly cv: CV, readonly options: ResolvedOptions) {}
+
+  static async create(opts: MotionOptions = {}): Promise<MotionAnalyzer> {
+    return new MotionAnalyzer(await loadOpenCV(), resolveMotionOptions(opts));
+  }
+
+  /** Motion from the previously pushed frame to this one (identity, no fallback, for the first frame). */
+  push(gray: GrayFrame, mask?: GrayFrame): MotionEstimate {
+    const cur = prepareFrame(this.cv, gray, mask, this.options);
+    const prev = this.prev;
+    this.prev = cur;
+    this.index++;
+    if (!prev) return { matrix: identity(), model: this.options.model, corners: 0, tracked: 0, inliers: 0, rmsError: 0 };
+    try {
+      return estimatePrepared(this.cv, prev, cur, this.options);
+    } finally {
+      releasePrepared(prev);
+    }
+  }
+
+  /** Frames pushed so far. */
+  get count(): number {
+    return this.index;
+  }
+
+  dispose(): void {
+    releasePrepared(this.prev);
+    this.prev = undefined;
+  }
+}
+
+export interface AnalyzeOptions extends MotionOptions {
+  /** Person mask of frame `index` (non-zero = excluded), or undefined. */
+  maskFor?: (index: number) => GrayFrame | undefined | Promise<GrayFrame | undefined>;
+  onProgress?: ProgressFn;
+  /** Total frame count for onProgress, when known. */
+  total?: number;
+}
+
+/** Per-frame motions for a stream of gray frames; result[0] is identity, result[t] maps frame t-1 to frame t. */
+export async function analyzeMotion(
+  frames: AsyncIterable<GrayFrame> | Iterable<GrayFrame>,
+  opts: AnalyzeOptions = {},
+): Promise<MotionEstimate[]> {
+  const analyzer = await MotionAnalyzer.create(opts);
+  const out: MotionEstimate[] = [];
+  try {
+    let i = 0;
+    for await (const g of frames as AsyncIterable<GrayFrame>) {
+      const mask = opts.maskFor ? await opts.maskFor(i) : undefined;
+      const m = analyzer.push(g, mask);
+      delete m.tracks;
+      out.push(m);
+      i++;
+      opts.onProgress?.(i, opts.total);
+    }
+  } finally {
+    analyzer.dispose();
+  }
+  return out;
+}
+
+/** RGB24 frame -> 8-bit gray (OpenCV's RGB2GRAY weights). */
+export async function toGray(frame: Frame): Promise<GrayFrame> {
+  const cv = await loadOpenCV();
+  return toGraySync(cv, frame);
+}
+
+export function toGraySync(cv: CV, frame: Frame): GrayFrame {
+  if (frame.data.length !== frame.width * frame.height * 3) {
+    throw new ReshootError(`frame data has ${frame.data.length} bytes, expected ${frame.width}x${frame.height}x3`);
+  }
+  const src = cv.matFromArray(frame.height, frame.width, cv.CV_8UC3, frame.data as unknown as number[]);
+  const dst = new cv.Mat();
+  try {
+    cv.cvtColor(src, dst, cv.COLOR_RGB2GRAY);
+    return { width: frame.width, height: frame.height, data: new Uint8Array(dst.data as Uint8Array) };
+  } finally {
+    src.delete();
+    dst.delete();
+  }
+}

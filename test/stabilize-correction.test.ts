@@ -1,0 +1,98 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import type { Frame } from '../src/video/types.js';
+import {
+  analyzeMotion, applyCorrection, compose, coverage, makeShakyClip, minimalZoom, outputTransform, planCorrections,
+  planStabilization, similarity, toGray, translation, zoomAt,
+} from '../src/stabilize/index.js';
+import { mediaFile } from './helpers.js';
+
+const W = 320, H = 240, CX = (W - 1) / 2, CY = (H - 1) / 2;
+const close = (a: number, b: number, tol: number, msg: string) => assert.ok(Math.abs(a - b) <= tol, `${msg}: ${a} vs ${b}`);
+const rotC = (a: number) => compose(translation(CX, CY), compose(similarity(0, 0, a, 1), translation(-CX, -CY)));
+
+async function loadImage(file: string, width: number, height: number): Promise<Frame> {
+  const { data, info } = await sharp(file).toColourspace('srgb').removeAlpha().resize(width, height, { fit: 'cover' })
+    .raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data: new Uint8Array(data) };
+}
+
+test('minimalZoom: hand-computed values for a shift and a rotation', () => {
+  // shift right by 10: output x=0 must come from source x >= 0: CX - CX/z - 10 >= 0  =>  z = CX / (CX - 10)
+  close(minimalZoom(translation(10, 0), W, H), CX / (CX - 10), 1e-12, 'shift');
+  close(minimalZoom(translation(0, -7), W, H), CY / (CY - 7), 1e-12, 'shift y');
+  // rotation by a about the centre: the rotated window's half-extents must fit: z = max((hw c + hh s)/hw, (hw s + hh c)/hh)
+  const a = 0.02, c = Math.cos(a), s = Math.sin(a);
+  close(minimalZoom(rotC(a), W, H), Math.max((CX * c + CY * s) / CX, (CX * s + CY * c) / CY), 1e-12, 'rotation');
+  assert.equal(minimalZoom([1, 0, 0, 0, 1, 0], W, H), 1);
+  assert.equal(minimalZoom(translation(400, 0), W, H), Infinity);
+});
+
+test('coverage: exact area fractions', () => {
+  close(coverage(translation(32, 0), W, H), (W - 1 - 32) / (W - 1), 1e-12, 'shift');
+  close(coverage(translation(32, -20), W, H), ((W - 1 - 32) * (H - 1 - 20)) / ((W - 1) * (H - 1)), 1e-12, 'diagonal shift');
+  close(coverage([0.5, 0, 0, 0, 0.5, 0], W, H), 0.25, 1e-12, 'half-size image in the corner');
+  assert.equal(coverage(outputTransform(translation(10, 0), CX / (CX - 10), W, H), W, H), 1);
+});
+
+/** Fraction of pixels of an all-255 frame that stay >= 128 after the warp (= covered). */
+async function coveredFraction(F: number[]): Promise<number> {
+  const ones: Frame = { width: W, height: H, data: new Uint8Array(W * H * 3).fill(255) };
+  // fill 'black' so that uncovered pixels read 0; correction = F with zoom 1
+  const out = await applyCorrection(ones, F, { border: 'fill' });
+  let covered = 0;
+  for (let i = 0; i < W * H; i++) if (out.data[3 * i] >= 128) covered++;
+  return covered / (W * H);
+}
+
+test("'zoom' border on a shaky clip: every output pixel sampled inside the source, and the zoom is minimal", async () => {
+  const base = await loadImage(mediaFile('building.jpg'), 480, 360);
+  const clip = await makeShakyClip(base, { frames: 16, width: W, height: H, pan: [1, 0.5], amplitude: 6, amplitudeDeg: 0.7, seed: 11 });
+  const motions = await analyzeMotion(await Promise.all(clip.frames.map(toGray)));
+  const { plan } = planStabilization(motions.map((m) => m.matrix), { width: W, height: H, smoother: 'gaussian', sigma: 5, border: 'zoom' });
+  const z = plan.zoom as number;
+  assert.ok(z > 1.01 && z < 1.3, `zoom ${z}`);
+  assert.equal(plan.limited, false);
+  close(z, Math.max(...plan.minimalZoom), 1e-12, 'clip zoom = max of per-frame minimal zooms');
+  let worstAtZ = 1, worstBelow = 1;
+  for (const c of plan.corrections) {
+    const F = outputTransform(c, z, W, H);
+    worstAtZ = Math.min(worstAtZ, await coveredFraction(F), coverage(F, W, H));
+    worstBelow = Math.min(worstBelow, await coveredFraction(outputTransform(c, z * 0.99, W, H)));
+  }
+  assert.equal(worstAtZ, 1, 'all pixels covered at the computed zoom');
+  assert.ok(worstBelow < 1, 'zoom * 0.99 must leave uncovered pixels');
+});
+
+test("'adaptive' keeps each frame at or above its minimal zoom and changes slowly; 'fill' uses zoom 1", () => {
+  const n = 60;
+  const raw = Array.from({ length: n }, (_, t) => ({ x: 8 * Math.sin(t * 1.3), y: 5 * Math.cos(t * 0.9), angle: 0.005 * Math.sin(t), scale: 1 }));
+  const smooth = raw.map(() => ({ x: 0, y: 0, angle: 0, scale: 1 }));
+  const p = planCorrections(raw, smooth, { width: W, height: H, border: 'adaptive', adaptiveSigma: 5 });
+  const zs = p.zoom as number[];
+  assert.equal(zs.length, n);
+  zs.forEach((z, t) => assert.ok(z >= p.minimalZoom[t] - 1e-12, `frame ${t}: ${z} < ${p.minimalZoom[t]}`));
+  const global = Math.max(...p.minimalZoom);
+  zs.forEach((z) => assert.ok(z <= global + 1e-12));
+  for (let t = 1; t < n; t++) assert.ok(Math.abs(zs[t] - zs[t - 1]) < 0.01, `zoom jump at ${t}`);
+  const f = planCorrections(raw, smooth, { width: W, height: H, border: 'fill' });
+  assert.equal(f.zoom, 1);
+  assert.equal(zoomAt(f, 3), 1);
+  // correction = S P^-1 with S = identity: the inverse of each raw path matrix
+  const c0 = f.corrections[7];
+  const q = [CX + raw[7].x, CY + raw[7].y]; // where the frame-0 centre is in frame 7
+  close(c0[0] * q[0] + c0[1] * q[1] + c0[2], CX, 1e-9, 'corrected centre x');
+  close(c0[3] * q[0] + c0[4] * q[1] + c0[5], CY, 1e-9, 'corrected centre y');
+});
+
+test('applyCorrection: identity returns the frame; a shift of +5 moves content right by 5', async () => {
+  const f = await loadImage(mediaFile('graf1.png'), W, H);
+  const same = await applyCorrection(f, [1, 0, 0, 0, 1, 0], { border: 'zoom', zoom: 1 });
+  assert.deepEqual(same.data, f.data);
+  const moved = await applyCorrection(f, translation(5, 0), { border: 'fill' });
+  for (const [x, y] of [[10, 10], [200, 100], [300, 230]]) {
+    for (let ch = 0; ch < 3; ch++) assert.equal(moved.data[(y * W + x) * 3 + ch], f.data[(y * W + x - 5) * 3 + ch]);
+  }
+  assert.equal(moved.data[(50 * W + 2) * 3], 0, 'fill border is black');
+});

@@ -1,0 +1,155 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import { loadOpenCV } from '../src/cv/opencv.js';
+import type { Frame, GrayFrame } from '../src/video/types.js';
+import {
+  analyzeMotion, analyzeMotionParallel, decompose, estimateMotion, makeShakyClip, MotionAnalyzer, ransacSimilarity, fitSimilarityLS,
+  similarity, compose, translation, toGray,
+} from '../src/stabilize/index.js';
+import { mediaFile } from './helpers.js';
+
+async function loadImage(file: string, width: number, height: number): Promise<Frame> {
+  const { data, info } = await sharp(file).toColourspace('srgb').removeAlpha().resize(width, height, { fit: 'cover' })
+    .raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data: new Uint8Array(data) };
+}
+
+/** Gray frame = warpAffine(base gray, M) cropped to w x h (M maps base px -> frame px). */
+async function warpGray(base: GrayFrame, M: number[], w: number, h: number): Promise<GrayFrame> {
+  const cv = await loadOpenCV();
+  const src = cv.matFromArray(base.height, base.width, cv.CV_8UC1, base.data as unknown as number[]);
+  const m = cv.matFromArray(2, 3, cv.CV_64FC1, M);
+  const dst = new cv.Mat();
+  try {
+    cv.warpAffine(src, dst, m, new cv.Size(w, h), cv.INTER_LINEAR, cv.BORDER_REPLICATE);
+    return { width: w, height: h, data: new Uint8Array(dst.data as Uint8Array) };
+  } finally {
+    src.delete(); m.delete(); dst.delete();
+  }
+}
+
+const DEG = 180 / Math.PI;
+const building = loadImage(mediaFile('building.jpg'), 480, 360).then(toGray);
+
+test('estimateMotion recovers a hand-built similarity (translation < 0.1 px, angle < 0.02 deg)', async () => {
+  const base = await building;
+  // frame A = base shifted so that base px (80, 60) lands at frame (0, 0)
+  const A = translation(-80, -60);
+  // frame B: rotate by 0.4 deg about frame A's (160, 120), scale 1.01, then shift by (3.25, -1.75)
+  const a = 0.4 / DEG;
+  const R = compose(translation(160 + 3.25, 120 - 1.75), compose(similarity(0, 0, a, 1.01), translation(-160, -120)));
+  const B = compose(R, A);
+  const prev = await warpGray(base, A, 320, 240);
+  const next = await warpGray(base, B, 320, 240);
+  const m = await estimateMotion(prev, next);
+  assert.equal(m.fallback, undefined);
+  assert.ok(m.inliers >= 100, `inliers ${m.inliers}`);
+  // compare where the motion sends 5 points spread over the frame (translation at each)
+  for (const [x, y] of [[0, 0], [319, 0], [0, 239], [319, 239], [160, 120]]) {
+    const ex = m.matrix[0] * x + m.matrix[1] * y + m.matrix[2], ey = m.matrix[3] * x + m.matrix[4] * y + m.matrix[5];
+    const tx = R[0] * x + R[1] * y + R[2], ty = R[3] * x + R[4] * y + R[5];
+    assert.ok(Math.hypot(ex - tx, ey - ty) < 0.1, `point (${x},${y}): error ${Math.hypot(ex - tx, ey - ty)} px`);
+  }
+  const d = decompose(m.matrix);
+  assert.ok(Math.abs(d.angle * DEG - 0.4) < 0.02, `angle ${d.angle * DEG}`);
+  assert.ok(Math.abs(d.scale - 1.01) < 1e-3, `scale ${d.scale}`);
+  assert.ok(m.rmsError < 0.3, `rms ${m.rmsError}`);
+});
+
+test('estimateMotion on a shaky clip: every pair within 0.1 px / 0.02 deg; downscale 2 within 0.25 px; affine model too', async () => {
+  const base = await loadImage(mediaFile('building.jpg'), 480, 360);
+  const clip = await makeShakyClip(base, { frames: 8, width: 320, height: 240, pan: [1.5, -0.5], amplitude: 6, amplitudeDeg: 0.6, seed: 3 });
+  const grays = await Promise.all(clip.frames.map(toGray));
+  const check = (label: string, got: number[], truth: number[], tol: number, tolDeg: number) => {
+    for (const [x, y] of [[0, 0], [319, 239], [160, 120]]) {
+      const e = Math.hypot(got[0] * x + got[1] * y + got[2] - (truth[0] * x + truth[1] * y + truth[2]),
+        got[3] * x + got[4] * y + got[5] - (truth[3] * x + truth[4] * y + truth[5]));
+      assert.ok(e < tol, `${label}: error ${e.toFixed(3)} px at (${x},${y})`);
+    }
+    const da = Math.abs(decompose(got).angle - decompose(truth).angle) * DEG;
+    assert.ok(da < tolDeg, `${label}: angle error ${da} deg`);
+  };
+  for (let t = 1; t < grays.length; t++) {
+    check(`pair ${t}`, (await estimateMotion(grays[t - 1], grays[t])).matrix, clip.interframe[t], 0.1, 0.02);
+    check(`pair ${t} downscale 2`, (await estimateMotion(grays[t - 1], grays[t], { downscale: 2 })).matrix, clip.interframe[t], 0.25, 0.05);
+    check(`pair ${t} affine`, (await estimateMotion(grays[t - 1], grays[t], { model: 'affine' })).matrix, clip.interframe[t], 0.15, 0.03);
+  }
+});
+
+test('a flat gray frame gives identity with fallback too-few-points (no invented motion)', async () => {
+  const flat: GrayFrame = { width: 320, height: 240, data: new Uint8Array(320 * 240).fill(128) };
+  const m = await estimateMotion(flat, flat);
+  assert.equal(m.fallback, 'too-few-points');
+  assert.deepEqual(m.matrix, [1, 0, 0, 0, 1, 0]);
+  // textured prev but flat next: tracks fail the round trip -> fallback, identity
+  const tex = await warpGray(await building, translation(-80, -60), 320, 240);
+  const m2 = await estimateMotion(tex, flat);
+  assert.ok(m2.fallback === 'too-few-points' || m2.fallback === 'too-few-inliers', `fallback ${m2.fallback}`);
+  assert.deepEqual(m2.matrix, [1, 0, 0, 0, 1, 0]);
+});
+
+test('person mask: with it the estimate follows the background, without it the moving person biases it', async () => {
+  const bg = await building;
+  const person = await loadImage(mediaFile('graf1.png'), 200, 200).then(toGray);
+  const W = 320, H = 240;
+  const prevBg = await warpGray(bg, translation(-80, -60), W, H);
+  const nextBg = await warpGray(bg, translation(-80 + 2, -60 + 1), W, H); // background moves (+2, +1)
+  // the "person": a textured 180x200 block covering ~47 % of the frame, moving (+9, -4)
+  const paste = (frame: GrayFrame, x0: number, y0: number) => {
+    const out = { ...frame, data: Uint8Array.from(frame.data) };
+    const mask = { width: W, height: H, data: new Uint8Array(W * H) };
+    for (let y = 0; y < 200; y++) for (let x = 0; x < 180; x++) {
+      const X = x0 + x, Y = y0 + y;
+      if (X < 0 || Y < 0 || X >= W || Y >= H) continue;
+      out.data[Y * W + X] = person.data[y * 200 + x];
+      mask.data[Y * W + X] = 255;
+    }
+    return { frame: out, mask };
+  };
+  const a = paste(prevBg, 60, 20);
+  const b = paste(nextBg, 69, 16);
+  const withMask = await estimateMotion(a.frame, b.frame, { mask: a.mask, maskNext: b.mask });
+  const without = await estimateMotion(a.frame, b.frame);
+  const err = (m: number[]) => Math.hypot(m[2] - 2, m[5] - 1) + Math.hypot(m[0] - 1, m[1], m[3], m[4] - 1) * 300;
+  assert.equal(withMask.fallback, undefined);
+  assert.ok(err(withMask.matrix) < 0.15, `with mask: ${withMask.matrix.map((v) => v.toFixed(3))}`);
+  assert.ok(err(without.matrix) > 1, `without mask the person should dominate: ${without.matrix.map((v) => v.toFixed(3))}`);
+});
+
+test('ransacSimilarity: exact recovery with 40 % gross outliers; least squares alone would be biased', () => {
+  const truth = similarity(4, -2, 0.05, 0.98);
+  const from: number[] = [], to: number[] = [];
+  let s = 12345;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  for (let i = 0; i < 100; i++) {
+    const x = rnd() * 320, y = rnd() * 240;
+    from.push(x, y);
+    if (i % 5 < 2) to.push(rnd() * 320, rnd() * 240);
+    else to.push(truth[0] * x + truth[1] * y + truth[2], truth[3] * x + truth[4] * y + truth[5]);
+  }
+  const r = ransacSimilarity(from, to, { threshold: 1 })!;
+  assert.equal(r.inliers, 60);
+  r.matrix.forEach((v, i) => assert.ok(Math.abs(v - truth[i]) < 1e-9, `element ${i}: ${v} vs ${truth[i]}`));
+  const ls = fitSimilarityLS(from, to)!;
+  assert.ok(Math.abs(ls[2] - truth[2]) + Math.abs(ls[5] - truth[5]) > 1, 'plain least squares should be pulled by the outliers');
+});
+
+test('streaming analyzer, analyzeMotion and analyzeMotionParallel agree', async () => {
+  const base = await loadImage(mediaFile('leuvenA.jpg'), 400, 300);
+  const clip = await makeShakyClip(base, { frames: 7, width: 240, height: 180, amplitude: 4, seed: 9 });
+  const grays = await Promise.all(clip.frames.map(toGray));
+  const seq = await analyzeMotion(grays);
+  assert.equal(seq.length, 7);
+  assert.deepEqual(seq[0].matrix, [1, 0, 0, 0, 1, 0]);
+  const an = await MotionAnalyzer.create();
+  try {
+    grays.forEach((g, t) => assert.deepEqual(an.push(g).matrix, seq[t].matrix, `frame ${t}`));
+  } finally {
+    an.dispose();
+  }
+  let progress = 0;
+  const par = await analyzeMotionParallel((async function* () { yield* grays; })(), { workers: 2, onProgress: (d) => (progress = d) });
+  assert.equal(progress, 7);
+  par.forEach((m, t) => assert.deepEqual(m.matrix, seq[t].matrix, `parallel frame ${t}`));
+});

@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  accumulatePath, applyPoint, compose, constrained, fromParams, gaussian, invert, movingAverage, similarity, toParams,
+  translation, type PathParams, type Smoother,
+} from '../src/stabilize/index.js';
+
+const close = (a: number, b: number, tol: number, msg: string) => assert.ok(Math.abs(a - b) <= tol, `${msg}: ${a} vs ${b}`);
+
+test('2x3 algebra: compose applies right first, invert, params about the centre', () => {
+  const T = translation(5, -3);
+  const R = similarity(0, 0, Math.PI / 2, 2); // (x, y) -> (-2y, 2x)
+  const [x, y] = applyPoint(compose(T, R), 1, 2); // R first: (-4, 2), then +T: (1, -1)
+  close(x, 1, 1e-12, 'x'); close(y, -1, 1e-12, 'y');
+  const M = [1.1, -0.2, 3, 0.15, 0.9, -7];
+  compose(M, invert(M)).forEach((v, i) => close(v, [1, 0, 0, 0, 1, 0][i], 1e-12, `M M^-1 [${i}]`));
+  // rotation by 90 deg about the centre of a 101x51 frame (centre (50, 25)) plus a shift (2, 3) of the centre
+  const P = fromParams({ x: 2, y: 3, angle: Math.PI / 2, scale: 1 }, 101, 51);
+  assert.deepEqual(applyPoint(P, 50, 25).map((v) => Math.round(v * 1e9) / 1e9), [52, 28]);
+  const [px, py] = applyPoint(P, 60, 25); // 10 px right of centre -> 10 px below the moved centre
+  close(px, 52, 1e-9, 'x'); close(py, 38, 1e-9, 'y');
+  const back = toParams(P, 101, 51);
+  close(back.x, 2, 1e-9, 'x'); close(back.y, 3, 1e-9, 'y'); close(back.angle, Math.PI / 2, 1e-12, 'angle'); close(back.scale, 1, 1e-12, 'scale');
+});
+
+test('accumulatePath: translations add up, rotations about the centre keep the centre', () => {
+  const W = 201, H = 101; // centre (100, 50)
+  const rotC = (a: number) => compose(translation(100, 50), compose(similarity(0, 0, a, 1), translation(-100, -50)));
+  const motions = [[1, 0, 0, 0, 1, 0], translation(3, 1), translation(-1, 2), rotC(0.01), rotC(0.02), translation(0.5, 0)];
+  const p = accumulatePath(motions, W, H);
+  assert.deepEqual(p.slice(0, 3).map((q) => [q.x, q.y]), [[0, 0], [3, 1], [2, 3]]);
+  // after rotating 0.01 about the centre, the displaced centre (102, 53) rotates about (100, 50)
+  const c = Math.cos(0.01), s = Math.sin(0.01);
+  close(p[3].x, 2 * c - 3 * s, 1e-9, 'x3'); close(p[3].y, 2 * s + 3 * c, 1e-9, 'y3');
+  close(p[4].angle, 0.03, 1e-12, 'angle4');
+  close(p[5].angle, 0.03, 1e-12, 'angle5');
+  close(p[5].x - p[4].x, 0.5, 1e-9, 'dx5');
+});
+
+const ramp = (n: number): PathParams[] =>
+  Array.from({ length: n }, (_, t) => ({ x: 3 + 2 * t, y: -1 - 0.5 * t, angle: 0.001 * t, scale: Math.exp(0.002 * t) }));
+
+const all: [string, Smoother<any>, object][] = [
+  ['moving average (30)', movingAverage, {}],
+  ['moving average (7)', movingAverage, { window: 7 }],
+  ['gaussian (15)', gaussian, {}],
+  ['gaussian (40) longer than the clip', gaussian, { sigma: 40 }],
+  ['constrained', constrained, { width: 320, height: 240 }],
+];
+
+test('every smoother keeps a constant-velocity pan + steady zoom exactly, edges included', () => {
+  for (const [name, f, opts] of all) {
+    for (const n of [100, 12]) {
+      const p = ramp(n);
+      const s = f(p, opts);
+      assert.equal(s.length, n);
+      s.forEach((q, t) => {
+        close(q.x, p[t].x, 1e-6, `${name} n=${n} x[${t}]`);
+        close(q.y, p[t].y, 1e-6, `${name} n=${n} y[${t}]`);
+        close(q.angle, p[t].angle, 1e-9, `${name} n=${n} angle[${t}]`);
+        close(q.scale, p[t].scale, 1e-9, `${name} n=${n} scale[${t}]`);
+      });
+    }
+  }
+});
+
+test('smoothers remove a high-frequency shake on top of a pan', () => {
+  const n = 120, A = 5;
+  const p = ramp(n);
+  const shaky = p.map((q, t) => ({ ...q, x: q.x + A * Math.sin((2 * Math.PI * t) / 4 + 0.3), y: q.y + A * Math.cos((2 * Math.PI * t) / 6) }));
+  // bounds: a centred 31-tap average leaves at most A/31 of a period-4 sine (7 full periods + one tap) and
+  // at most A/31 of a period-6 cosine; a sigma-15 Gaussian truncated at 3 sigma leaves < 1e-3 of either (truncation ripple).
+  // interior: beyond the filter radius from each end (the odd reflection does not cancel the shake's phase there)
+  const cases: [string, PathParams[], number, number][] = [
+    ['moving average', movingAverage(shaky), (A / 31) * 1.01, 16],
+    ['gaussian', gaussian(shaky), A / 1000, 46],
+  ];
+  for (const [name, s, tol, edge] of cases) {
+    for (let t = edge; t < n - edge; t++) {
+      close(s[t].x, p[t].x, tol, `${name} x[${t}]`);
+      close(s[t].y, p[t].y, tol, `${name} y[${t}]`);
+    }
+  }
+  // constrained: the optimum with a tube wider than the shake is a straight line (zero acceleration cost);
+  // it is the line closest to the shaky samples, so it may sit a little off the true pan (a constant-velocity
+  // offset, < 0.2 A here) but carries no shake: its second differences are ~0 (raw: up to 4 A = 20 px).
+  const c = constrained(shaky, { marginX: 8, marginY: 8, marginAngle: 0.01, marginLogScale: 0.01 });
+  for (let t = 1; t < n - 1; t++) {
+    for (const k of ['x', 'y'] as const) {
+      assert.ok(Math.abs(c[t - 1][k] - 2 * c[t][k] + c[t + 1][k]) < 0.01, `constrained ${k} acceleration at ${t}`);
+      close(c[t][k], p[t][k], 0.2 * A, `constrained ${k}[${t}]`);
+    }
+  }
+});
+
+test('constrained smoother never leaves the crop tube and is steadier than the raw path', () => {
+  let seed = 5;
+  const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5);
+  const n = 200;
+  const raw: PathParams[] = [];
+  let x = 0, y = 0;
+  for (let t = 0; t < n; t++) {
+    x += 3 * rnd() + 0.3; y += 3 * rnd();
+    raw.push({ x: x + 6 * rnd(), y: y + 6 * rnd(), angle: 0.01 * rnd(), scale: 1 });
+  }
+  const m = { marginX: 4, marginY: 3, marginAngle: 0.002, marginLogScale: 0.001 };
+  const s = constrained(raw, m);
+  const acc = (k: 'x' | 'y', q: PathParams[]) => q.slice(1, -1).reduce((a, _, i) => a + (q[i][k] - 2 * q[i + 1][k] + q[i + 2][k]) ** 2, 0);
+  s.forEach((q, t) => {
+    assert.ok(Math.abs(q.x - raw[t].x) <= m.marginX + 1e-9, `x margin at ${t}: ${q.x - raw[t].x}`);
+    assert.ok(Math.abs(q.y - raw[t].y) <= m.marginY + 1e-9, `y margin at ${t}`);
+    assert.ok(Math.abs(q.angle - raw[t].angle) <= m.marginAngle + 1e-12, `angle margin at ${t}`);
+  });
+  assert.ok(acc('x', s) < 0.05 * acc('x', raw), `acceleration energy ${acc('x', s)} vs raw ${acc('x', raw)}`);
+});
+
+test('short paths do not break the smoothers', () => {
+  for (const n of [1, 2, 3]) {
+    const p = ramp(n);
+    for (const [name, f, opts] of all) assert.equal(f(p, opts).length, n, name);
+  }
+});
