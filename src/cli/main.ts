@@ -7,6 +7,7 @@ import { isReshootError } from '../util/errors.js';
 import { infoCommand } from './commands/info.js';
 import { datasetsFetchCommand, datasetsListCommand, datasetsSynthCommand } from './commands/datasets.js';
 import { demoCommand } from './commands/demo.js';
+import { metricsStabilizationCommand, reshakeCommand, stabilizeCommand } from './commands/stabilize.js';
 
 const program = new Command();
 
@@ -50,10 +51,50 @@ datasets
   .action(datasetsSynthCommand);
 
 program
+  .command('stabilize')
+  .description('remove camera shake (optical-flow tracks, robust similarity, path smoothing); keeps intentional motion')
+  .argument('<input>', 'video file')
+  .requiredOption('-o, --out <file>', 'stabilized video (mp4)')
+  .option('--transforms <file>', 'write the removed motion as transforms.json (needed for reshake)')
+  .option('--smoother <name>', 'moving-average | gaussian | constrained', 'moving-average')
+  .option('--window <frames>', 'moving-average window', parseInteger, 30)
+  .option('--sigma <frames>', 'gaussian sigma', parseFloatArg, 15)
+  .option('--border <policy>', 'zoom (one minimal zoom hiding all borders) | adaptive (per frame) | fill', 'zoom')
+  .option('--zoom <factor>', 'fixed zoom instead of the computed minimal one', parseFloatArg)
+  .option('--workers <n>', 'threads for motion analysis', parseInteger, 2)
+  .option('--overwrite', 'replace existing outputs')
+  .action(stabilizeCommand);
+
+program
+  .command('reshake')
+  .description('put the camera motion of transforms.json back into a clip of the same size and length')
+  .argument('<input>', 'video file (e.g. the generated clip)')
+  .requiredOption('--transforms <file>', 'transforms.json written by `reshoot stabilize`')
+  .requiredOption('-o, --out <file>', 'output video (mp4)')
+  .option('--overwrite', 'replace an existing output')
+  .action(reshakeCommand);
+
+const metrics = program.command('metrics').description('measure a video');
+metrics
+  .command('stabilization')
+  .description('residual jitter, stability, ITF; with --input also crop, coverage, distortion; with --gt the ground-truth errors')
+  .argument('<video>', 'stabilized video')
+  .option('--input <file>', 'the shaky original it was made from')
+  .option('--gt <file>', 'ground truth of a synthetic clip (X.gt.json; its clip X.mp4 is the input unless --input says otherwise)')
+  .option('--json', 'print JSON')
+  .action(metricsStabilizationCommand);
+
+program
   .command('demo')
   .description('run the pipeline on the embedded default input (grows as stages land)')
   .option('-o, --out <dir>', 'output folder', 'out/demo')
   .action(demoCommand);
+
+function parseFloatArg(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new InvalidArgumentError(`expected a number, got "${value}"`);
+  return n;
+}
 
 function parseInteger(value: string): number {
   const n = Number(value);

@@ -6,6 +6,7 @@ export type { FetchOptions, FetchResult, FetchSource } from './fetch.js';
 export {
   synthesizeClip,
   synthGroundTruth,
+  readGroundTruth,
   listSynthPresets,
   getSynthPreset,
   cameraMatrix,

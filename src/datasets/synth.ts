@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { extname } from 'node:path';
 import sharp from 'sharp';
 import { ReshootError } from '../util/errors.js';
@@ -507,4 +507,27 @@ export async function synthesizeClip(spec: SynthSpec, outPath: string, opts: Syn
   }
   log(`${spec.name ?? spec.source}: wrote ${outPath} and ${gtPath}`);
   return gt;
+}
+
+/** Reads and checks a ground-truth file written by synthesizeClip. */
+export async function readGroundTruth(path: string): Promise<GroundTruth> {
+  let data: unknown;
+  try {
+    data = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new ReshootError(code === 'ENOENT' ? `ground truth ${path} does not exist` : `ground truth ${path} is not readable JSON: ${(err as Error).message}`);
+  }
+  const gt = data as Partial<GroundTruth>;
+  const n = gt.frames;
+  const ok =
+    gt.schema === 1 &&
+    typeof n === 'number' &&
+    Array.isArray(gt.camera) && gt.camera.length === n &&
+    Array.isArray(gt.intentional) && gt.intentional.length === n &&
+    Array.isArray(gt.shake) && gt.shake.length === n &&
+    Array.isArray(gt.interframe) && gt.interframe.length === n &&
+    typeof gt.width === 'number' && typeof gt.height === 'number' && !!gt.spec && !!gt.source;
+  if (!ok) throw new ReshootError(`${path} is not a reshoot ground-truth file (schema 1 with camera, intentional, shake and interframe per frame)`);
+  return gt as GroundTruth;
 }

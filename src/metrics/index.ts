@@ -1,1 +1,3 @@
 export * from './stabilization.js';
+export * from './stabilization-gt.js';
+export * from './stabilization-video.js';

@@ -27,3 +27,4 @@ export * from './transforms-file.js';
 export * from './reshake.js';
 export { planStabilization, type StabilizationPlan, type PlanStabilizationOptions } from './plan.js';
 export { makeShakyClip, type ShakyClip, type ShakyClipOptions } from './synthetic.js';
+export { analyzeVideo, stabilizeVideo, reshakeVideo, type StabilizeVideoOptions, type StabilizeVideoResult } from './video.js';

@@ -47,6 +47,8 @@ export async function datasetsSynthCommand(presets: string[], opts: SynthCliOpti
   const specs = names.map((name) => getSynthPreset(name)); // validates every name before any work
   const outDir = resolve(opts.out);
   await ensureDir(outDir);
+  // The photos and clips the presets are made from: copied into the cache if not there yet.
+  await fetchDatasets({ ids: [...new Set(specs.map((s) => s.source))] });
   for (const spec of specs) {
     const out = join(outDir, `${spec.name}.mp4`);
     const gt = await withProgress(spec.name, (onProgress) =>

@@ -1,0 +1,158 @@
+/**
+ * The stage on video files: two streaming passes over the input (motion
+ * analysis on gray frames, then warping RGB frames), so memory holds a couple
+ * of frames whatever the length. Decoding twice is cheaper than keeping a raw
+ * copy (10 min of 720p RGB is about 50 GB).
+ */
+import { probeVideo, decodeFrames, encodeFrames, type Frame, type GrayFrame, type ProgressFn, type VideoInfo } from '../video/index.js';
+import { assertCanWrite, assertWritableDir } from '../util/atomic.js';
+import { ReshootError } from '../util/errors.js';
+import { analyzeMotion, type MotionOptions, type MotionEstimate } from './motion.js';
+import { analyzeMotionParallel } from './parallel.js';
+import { planStabilization, type PlanStabilizationOptions, type StabilizationPlan } from './plan.js';
+import { applyCorrection, zoomAt, type BorderPolicy } from './correction.js';
+import { buildTransforms, loadTransforms, saveTransforms, type TransformsData } from './transforms-file.js';
+import { reshakeFrame } from './reshake.js';
+import type { SmootherName } from './smooth.js';
+
+export const CREATED_BY = 'reshoot 0.1.0';
+
+export interface StabilizeVideoOptions {
+  /** Where to write transforms.json (optional). */
+  transformsPath?: string;
+  smoother?: SmootherName;
+  window?: number;
+  sigma?: number;
+  maxCropZoom?: number;
+  border?: BorderPolicy;
+  /** Fixed zoom instead of the computed minimal one ('zoom' border). */
+  zoom?: number;
+  maxZoom?: number;
+  motion?: MotionOptions;
+  /** Person mask per frame index (non-zero = not camera motion), e.g. from the masks stage. */
+  maskFor?: (index: number) => GrayFrame | undefined | Promise<GrayFrame | undefined>;
+  /** Worker threads for motion analysis (default 2; 1 = in this thread). */
+  workers?: number;
+  /** Carry the input's audio into the output (default true). */
+  keepAudio?: boolean;
+  overwrite?: boolean;
+  onAnalyzeProgress?: ProgressFn;
+  onRenderProgress?: ProgressFn;
+}
+
+export interface StabilizeVideoResult {
+  info: VideoInfo;
+  transforms: TransformsData;
+  stabilization: StabilizationPlan;
+  motions: MotionEstimate[];
+  /** Seconds spent in motion analysis (decode included) and in warping + encoding. */
+  analyzeSeconds: number;
+  renderSeconds: number;
+}
+
+const seconds = (start: bigint) => Number(process.hrtime.bigint() - start) / 1e9;
+
+/** Motion analysis + planning only: the first pass. */
+export async function analyzeVideo(
+  input: string,
+  opts: Omit<StabilizeVideoOptions, 'onRenderProgress' | 'keepAudio'> & { info?: VideoInfo } = {},
+): Promise<{ info: VideoInfo; motions: MotionEstimate[]; stabilization: StabilizationPlan; transforms: TransformsData; analyzeSeconds: number }> {
+  const info = opts.info ?? (await probeVideo(input));
+  const started = process.hrtime.bigint();
+  const gray = decodeFrames(input, { info, gray: true }) as AsyncIterable<GrayFrame>;
+  const analyzeOpts = { ...opts.motion, maskFor: opts.maskFor, onProgress: opts.onAnalyzeProgress, total: info.frameCount };
+  const motions =
+    (opts.workers ?? 2) > 1
+      ? await analyzeMotionParallel(gray, { ...analyzeOpts, workers: opts.workers ?? 2 })
+      : await analyzeMotion(gray, analyzeOpts);
+  const analyzeSeconds = seconds(started);
+  if (motions.length < 2) throw new ReshootError(`${input} has ${motions.length} frame(s): stabilization needs at least 2`);
+  const planOpts: PlanStabilizationOptions = {
+    width: info.width,
+    height: info.height,
+    smoother: opts.smoother,
+    window: opts.window,
+    sigma: opts.sigma,
+    maxCropZoom: opts.maxCropZoom,
+    border: opts.border,
+    zoom: opts.zoom,
+    maxZoom: opts.maxZoom,
+  };
+  const stabilization = planStabilization(
+    motions.map((m) => m.matrix),
+    planOpts,
+  );
+  const transforms = buildTransforms({
+    source: { path: input, width: info.width, height: info.height, fps: info.fps, frameCount: motions.length },
+    params: { ...planOpts, smoother: planOpts.smoother ?? 'gaussian', motion: opts.motion ?? {}, workers: opts.workers ?? 2 },
+    createdBy: CREATED_BY,
+    motions,
+    trajectory: stabilization.trajectory,
+    smoothed: stabilization.smoothed,
+    plan: stabilization.plan,
+  });
+  return { info, motions, stabilization, transforms, analyzeSeconds };
+}
+
+/** Stabilizes `input` into `output` (H.264) and optionally writes transforms.json. Both outputs are atomic. */
+export async function stabilizeVideo(input: string, output: string, opts: StabilizeVideoOptions = {}): Promise<StabilizeVideoResult> {
+  // Refuse existing outputs before spending minutes on analysis.
+  assertCanWrite(output, { overwrite: opts.overwrite });
+  await assertWritableDir(output);
+  if (opts.transformsPath) {
+    assertCanWrite(opts.transformsPath, { overwrite: opts.overwrite });
+    await assertWritableDir(opts.transformsPath);
+  }
+  const analysis = await analyzeVideo(input, opts);
+  const { info, transforms } = analysis;
+  if (opts.transformsPath) await saveTransforms(opts.transformsPath, transforms, { overwrite: opts.overwrite });
+  const started = process.hrtime.bigint();
+  const plan = analysis.stabilization.plan;
+  const border = transforms.crop.border;
+  async function* corrected(): AsyncGenerator<Frame> {
+    let t = 0;
+    for await (const frame of decodeFrames(input, { info })) {
+      if (t >= transforms.frames.length) break;
+      yield await applyCorrection(frame, transforms.frames[t].correction, { border, zoom: zoomAt(plan, t) });
+      t++;
+    }
+  }
+  await encodeFrames(corrected(), output, {
+    fps: info.fps,
+    overwrite: true, // existence was checked above; the temp-then-rename write is still atomic
+    audioFrom: opts.keepAudio !== false && info.hasAudio ? input : undefined,
+    onProgress: opts.onRenderProgress,
+    totalFrames: transforms.frames.length,
+  });
+  return { ...analysis, renderSeconds: seconds(started) };
+}
+
+/**
+ * Puts the camera motion recorded in transforms.json back into `input` (e.g.
+ * the generated clip, which must have the stabilized clip's size and length).
+ */
+export async function reshakeVideo(
+  input: string,
+  transformsPath: string,
+  output: string,
+  opts: { overwrite?: boolean; keepAudio?: boolean; onProgress?: ProgressFn } = {},
+): Promise<{ frames: number }> {
+  const info = await probeVideo(input);
+  const transforms = await loadTransforms(transformsPath, { width: info.width, height: info.height, frameCount: info.frameCount });
+  const zoom = transforms.crop.zoom;
+  async function* reshaken(): AsyncGenerator<Frame> {
+    let t = 0;
+    for await (const frame of decodeFrames(input, { info })) {
+      const z = typeof zoom === 'number' ? zoom : zoom[t];
+      yield await reshakeFrame(frame, transforms.frames[t].correction, transforms.crop.border === 'fill' ? 1 : z);
+      t++;
+    }
+  }
+  return encodeFrames(reshaken(), output, {
+    fps: info.fps,
+    overwrite: opts.overwrite,
+    audioFrom: opts.keepAudio !== false && info.hasAudio ? input : undefined,
+    onProgress: opts.onProgress,
+    totalFrames: info.frameCount,
+  });
+}
