@@ -32,6 +32,8 @@ export interface TruthComparison {
   residualShake: PxDeg;
   /** RMS of the deviation's low-pass (sigma frames), mean removed: intentional motion lost or added. */
   intentionalError: PxDeg;
+  /** RMS of the deviation minus its low-pass: the ground-truth counterpart of residualJitter. */
+  highFrequencyShake: PxDeg;
   /** Per-frame deviation (mean not removed), for plots. */
   deviation: PathParams[];
 }
@@ -61,9 +63,12 @@ export function compareWithTruth(inputToOutput: Mat2x3[], gt: GroundTruth, sigma
     return { px: Math.hypot(rx, ry), deg: rmsAboutMean(a) * DEG, x: rx, y: ry };
   };
   const [x, y, a] = [channel('x'), channel('y'), channel('angle')];
+  const [lx, ly, la] = [gaussianFilter1D(x, sigma), gaussianFilter1D(y, sigma), gaussianFilter1D(a, sigma)];
+  const minus = (u: Float64Array, v: Float64Array) => u.map((w, i) => w - v[i]);
   return {
     residualShake: summarize(x, y, a),
-    intentionalError: summarize(gaussianFilter1D(x, sigma), gaussianFilter1D(y, sigma), gaussianFilter1D(a, sigma)),
+    intentionalError: summarize(lx, ly, la),
+    highFrequencyShake: summarize(minus(x, lx), minus(y, ly), minus(a, la)),
     deviation,
   };
 }

@@ -26,7 +26,7 @@ export interface StabilizationReport {
   coverage?: Stat;
   distortion?: Stat;
   /** With the input and its ground truth. */
-  truth?: Pick<TruthComparison, 'residualShake' | 'intentionalError'>;
+  truth?: Pick<TruthComparison, 'residualShake' | 'intentionalError' | 'highFrequencyShake'>;
 }
 
 /** Per-frame input->output similarity, measured from the pixels of two clips of equal length and size. */
@@ -91,8 +91,8 @@ export async function measureStabilization(
     report.coverage = coverage(maps, info.width, info.height);
     report.distortion = distortion(maps);
     if (opts.gt) {
-      const { residualShake, intentionalError } = compareWithTruth(maps, opts.gt);
-      report.truth = { residualShake, intentionalError };
+      const { residualShake, intentionalError, highFrequencyShake } = compareWithTruth(maps, opts.gt);
+      report.truth = { residualShake, intentionalError, highFrequencyShake };
     }
   }
   return report;
