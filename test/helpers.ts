@@ -50,4 +50,3 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     });
   });
 }
-export const sharedFile = mediaFile;
