@@ -1,5 +1,5 @@
 /**
- * Stabilization metrics, as defined in docs/metrics.md ("Stabilization").
+ * Stabilization metrics, as defined in ../shared/docs/metrics.md (the project's metric definitions) ("Stabilization").
  * Paths are PathParams (about the frame centre, angle in radians; see
  * src/stabilize/README.md); results in px and degrees.
  */
