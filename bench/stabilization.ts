@@ -45,6 +45,7 @@ const METHODS: Method[] = [
   reshoot('moving-average', 'moving-average window=30', { window: 30 }),
   reshoot('gaussian', 'gaussian sigma=15', { sigma: 15 }),
   reshoot('constrained', 'constrained'),
+  reshoot('l1', 'l1'),
 ];
 
 const { values } = parseArgs({

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  accumulatePath, applyPoint, compose, constrained, fromParams, gaussian, invert, movingAverage, similarity, toParams,
+  accumulatePath, applyPoint, compose, constrained, fromParams, gaussian, invert, l1, movingAverage, similarity, toParams,
   translation, type PathParams, type Smoother,
 } from '../src/stabilize/index.js';
 
@@ -46,6 +46,8 @@ const all: [string, Smoother<any>, object][] = [
   ['gaussian (15)', gaussian, {}],
   ['gaussian (40) longer than the clip', gaussian, { sigma: 40 }],
   ['constrained', constrained, { width: 320, height: 240 }],
+  // x, y as given (the default smooths x / scale: see the dolly test below)
+  ['l1', l1, { width: 320, height: 240, translationByScale: false }],
 ];
 
 test('every smoother keeps a constant-velocity pan + steady zoom exactly, edges included', () => {
@@ -119,4 +121,90 @@ test('short paths do not break the smoothers', () => {
     const p = ramp(n);
     for (const [name, f, opts] of all) assert.equal(f(p, opts).length, n, name);
   }
+});
+
+// ---------------------------------------------------------------- l1
+
+const lcg = (seed: number) => () => ((seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5);
+const CH = ['x', 'y', 'angle', 'scale'] as const;
+const chan = (q: PathParams, k: (typeof CH)[number]) => (k === 'scale' ? Math.log(q.scale) : q[k]);
+const ms = (m: { marginX: number; marginY: number; marginAngle: number; marginLogScale: number }, k: (typeof CH)[number]) =>
+  ({ x: m.marginX, y: m.marginY, angle: m.marginAngle, scale: m.marginLogScale })[k];
+
+function assertInTube(s: PathParams[], raw: PathParams[], m: { marginX: number; marginY: number; marginAngle: number; marginLogScale: number }, label: string) {
+  const ms = [m.marginX, m.marginY, m.marginAngle, m.marginLogScale];
+  assert.equal(s.length, raw.length);
+  s.forEach((q, t) => CH.forEach((k, c) => {
+    const d = Math.abs(chan(q, k) - chan(raw[t], k));
+    assert.ok(d <= ms[c] * (1 + 1e-12) + 1e-12, `${label}: ${k} leaves the tube at ${t}: |S - P| = ${d} > ${ms[c]}`);
+  }));
+}
+
+test('l1: a noisy constant stays in the tube and becomes constant', () => {
+  const rnd = lcg(11);
+  const n = 150;
+  const raw: PathParams[] = Array.from({ length: n }, () => ({ x: 10 + 6 * rnd(), y: -4 + 6 * rnd(), angle: 0.01 * rnd(), scale: Math.exp(0.006 * rnd()) }));
+  const m = { marginX: 8, marginY: 8, marginAngle: 0.01, marginLogScale: 0.01 };
+  for (const translationByScale of [true, false]) {
+    const s = l1(raw, { ...m, translationByScale });
+    assertInTube(s, raw, m, `byScale ${translationByScale}`);
+    for (const k of CH) {
+      // constant up to the ADMM tolerance (1e-6 of the margin per iteration)
+      for (let t = 1; t < n; t++) close(chan(s[t], k), chan(s[0], k), 1e-3 * ms(m, k), `${k}[${t}] constant`);
+    }
+    close(s[0].x, 10, 3, 'x level'); close(s[0].y, -4, 3, 'y level');
+  }
+});
+
+test('l1: a pan with shake on top becomes a straight line close to the pan', () => {
+  const rnd = lcg(3);
+  const n = 150;
+  const pan = (t: number) => ({ x: 1.5 * t, y: 20 - 0.4 * t });
+  const raw: PathParams[] = Array.from({ length: n }, (_, t) => ({
+    x: pan(t).x + 4 * Math.sin((2 * Math.PI * t) / 7) + 2 * Math.sin((2 * Math.PI * t) / 13 + 1) + rnd(),
+    y: pan(t).y + 4 * Math.cos((2 * Math.PI * t) / 9) + rnd(),
+    angle: 0, scale: 1,
+  }));
+  const m = { marginX: 12, marginY: 12, marginAngle: 0.01, marginLogScale: 0.01 };
+  const s = l1(raw, m);
+  assertInTube(s, raw, m, 'pan');
+  for (const k of ['x', 'y'] as const) {
+    for (let t = 1; t < n - 1; t++) assert.ok(Math.abs(s[t - 1][k] - 2 * s[t][k] + s[t + 1][k]) < 1e-3, `${k} acceleration at ${t}: ${s[t - 1][k] - 2 * s[t][k] + s[t + 1][k]}`);
+    // raw is up to ~7 px off the pan; the line is within 1 px of it
+    for (let t = 0; t < n; t++) close(s[t][k], pan(t)[k], 1, `${k}[${t}] vs the pan`);
+  }
+});
+
+test('l1: a pan during a steady zoom (x = scale x linear) is kept exactly', () => {
+  // geometry of a dolly with a constant-velocity pan: the frame-0 centre goes to scale(t) * (v t)
+  const n = 90;
+  const raw: PathParams[] = Array.from({ length: n }, (_, t) => {
+    const scale = Math.pow(1.25, t / (n - 1));
+    return { x: scale * (-0.3 * t), y: scale * (0.1 * t + 2), angle: 0.0005 * t, scale };
+  });
+  const s = l1(raw, { width: 640, height: 480 });
+  s.forEach((q, t) => {
+    close(q.x, raw[t].x, 1e-6, `x[${t}]`); close(q.y, raw[t].y, 1e-6, `y[${t}]`);
+    close(q.angle, raw[t].angle, 1e-9, `angle[${t}]`); close(q.scale, raw[t].scale, 1e-9, `scale[${t}]`);
+  });
+});
+
+test('l1: |S - P| <= margin on every frame and channel, whatever the path', () => {
+  const rnd = lcg(5);
+  const n = 120;
+  const raw: PathParams[] = [];
+  let x = 0, y = 0, a = 0, ls = 0;
+  for (let t = 0; t < n; t++) {
+    x += 3 * rnd() + 0.3; y += 3 * rnd(); a += 0.004 * rnd(); ls += 0.01 * rnd();
+    raw.push({ x: x + 6 * rnd(), y: y + 6 * rnd(), angle: a + 0.01 * rnd(), scale: Math.exp(ls + 0.01 * rnd()) });
+  }
+  const m = { marginX: 4, marginY: 3, marginAngle: 0.002, marginLogScale: 0.001 };
+  for (const [path, translationByScale] of [['auto', true], ['auto', false], ['static', true], ['moving', true]] as const) {
+    assertInTube(l1(raw, { ...m, path, translationByScale }), raw, m, `${path} byScale ${translationByScale}`);
+  }
+  // margins from a crop budget: the same holds, and the correction needs at most about that zoom
+  const s = l1(raw, { width: 320, height: 240, maxZoom: 1.05 });
+  assert.equal(s.length, n);
+  assert.throws(() => l1(raw), /width and height/);
+  assert.throws(() => l1(raw, { ...m, w1: -1 }), /finite and >= 0/);
 });

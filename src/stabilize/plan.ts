@@ -4,7 +4,7 @@
  */
 import { ReshootError } from '../util/errors.js';
 import { planCorrections, type BorderPolicy, type CorrectionPlan } from './correction.js';
-import { accumulatePath, constrained, gaussian, movingAverage, type SmootherName } from './smooth.js';
+import { accumulatePath, constrained, gaussian, l1, movingAverage, type SmootherName } from './smooth.js';
 import type { Mat2x3, PathParams } from './similarity.js';
 
 export interface PlanStabilizationOptions {
@@ -16,7 +16,7 @@ export interface PlanStabilizationOptions {
   window?: number;
   /** gaussian sigma (default 15). */
   sigma?: number;
-  /** constrained: crop budget as a zoom (default 1.1). */
+  /** constrained / l1: crop budget as a zoom (default 1.1 for constrained, 1.2 for l1). */
   maxCropZoom?: number;
   border?: BorderPolicy;
   zoom?: number;
@@ -38,7 +38,8 @@ export function planStabilization(motions: Mat2x3[], opts: PlanStabilizationOpti
   if (name === 'moving-average') smoothed = movingAverage(trajectory, { window: opts.window });
   else if (name === 'gaussian') smoothed = gaussian(trajectory, { sigma: opts.sigma });
   else if (name === 'constrained') smoothed = constrained(trajectory, { width, height, maxZoom: opts.maxCropZoom });
-  else throw new ReshootError(`smoother must be moving-average, gaussian or constrained, got '${String(name)}'`);
+  else if (name === 'l1') smoothed = l1(trajectory, { width, height, maxZoom: opts.maxCropZoom });
+  else throw new ReshootError(`smoother must be moving-average, gaussian, constrained or l1, got '${String(name)}'`);
   const plan = planCorrections(trajectory, smoothed, {
     width, height, border: opts.border, zoom: opts.zoom, maxZoom: opts.maxZoom, adaptiveSigma: opts.adaptiveSigma,
   });

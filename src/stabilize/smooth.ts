@@ -301,11 +301,261 @@ export function solveTube(p: Float64Array, m: number, lambda: number, iterations
   return s;
 }
 
-export type SmootherName = 'moving-average' | 'gaussian' | 'constrained';
+export interface L1Options {
+  /** Frame size; needed for the default margins. */
+  width?: number;
+  height?: number;
+  /** Crop budget as a zoom (default 1.2), split into per-channel margins by constrainedMargins. */
+  maxZoom?: number;
+  /** Largest |smoothed - raw| per channel; override the budget-derived defaults. */
+  marginX?: number;
+  marginY?: number;
+  /** radians */
+  marginAngle?: number;
+  /** in log(scale) */
+  marginLogScale?: number;
+  /** Weight of |D1 s| (velocity) in the static candidate, in margin units (default 10). */
+  w1?: number;
+  /** Weight of |D2 s| (acceleration), both candidates (default 1). */
+  w2?: number;
+  /** Weight of |D3 s| (jerk), both candidates (default 1). */
+  w3?: number;
+  /** Weight of (1/2) sum (s - p)^2 in margin units: the pull towards the raw path (default 0.01). */
+  lambda?: number;
+  /**
+   * 'auto' (default): per channel, the static candidate when it stays within
+   * kappa x the shake level of the moving one, else the moving one.
+   * 'static' / 'moving': always that candidate.
+   */
+  path?: 'auto' | 'static' | 'moving';
+  /** Threshold of the 'auto' choice, in units of the estimated shake RMS (default 1.3). */
+  kappa?: number;
+  /**
+   * 'auto' takes the static candidate only if it holds still (|s_t - s_{t-1}| ~ 0)
+   * on at least this fraction of the frames (default 0.5): where the tube is
+   * too narrow for a tripod shot, the static candidate is a lazy staircase
+   * version of the motion, not a tripod.
+   */
+  minStill?: number;
+  /**
+   * Smooth x / scale and y / scale instead of x and y (default true): during a
+   * zoom the frame-0 centre's offset grows with the scale, and dividing it out
+   * turns a constant-velocity pan during a dolly into a straight line.
+   */
+  translationByScale?: boolean;
+  /** ADMM iterations cap per solve (default 10000). */
+  iterations?: number;
+}
+
+export const L1_DEFAULTS = { maxZoom: 1.2, w1: 10, w2: 1, w3: 1, lambda: 0.01, kappa: 1.3, minStill: 0.5, iterations: 10000 } as const;
+
+/**
+ * L1-optimal camera path in a crop tube (after Grundmann, Kwatra, Essa 2011,
+ * "Auto-Directed Video Stabilization with Robust L1 Optimal Camera Paths"; the
+ * solver is L1 trend filtering, Kim, Koh, Boyd, Gorinevsky 2009, with a box).
+ * Per channel (x, y, angle, log scale; x and y divided by the scale, see
+ * translationByScale), two candidates solve
+ *
+ *   minimise   w1 |D1 s|_1 + w2 |D2 s|_1 + w3 |D3 s|_1 + (lambda/2) |s - p|^2
+ *   subject to |s_t - p_t| <= margin   for every t            (p, s, margin in margin units)
+ *
+ * - static: the weights above (w1 large): piecewise constant wherever the
+ *   tube allows (a tripod shot).
+ * - moving: w1 = 0: piecewise linear / parabolic (a pan, an ease-in), kept
+ *   unshrunk; the small lambda only picks the path nearest the raw one among
+ *   the equally straight ones.
+ * L1 alone cannot tell a slow intentional pan from the slow part of the shake
+ * without shrinking the pan (an L1 velocity penalty biases every pan towards
+ * zero, and flattens its ends inside the tube), so instead the static
+ * candidate is taken when it differs from the moving one (RMS) by at most
+ * kappa times the shake level, estimated as the RMS of (raw - moving); else the
+ * moving one (and only if it holds still on at least minStill of the frames).
+ * The choice is per channel over the whole clip. Returned paths
+ * satisfy |S - P| <= margin on every frame and channel exactly.
+ */
+export const l1: Smoother<L1Options> = (path, opts = {}) => {
+  const n = path.length;
+  if (n < 3) return path.map((p) => ({ ...p }));
+  let margins: number[];
+  if ([opts.marginX, opts.marginY, opts.marginAngle, opts.marginLogScale].every((v) => v !== undefined)) {
+    margins = [opts.marginX!, opts.marginY!, opts.marginAngle!, opts.marginLogScale!];
+  } else {
+    if (!(opts.width && opts.height)) throw new ReshootError('l1 smoother needs width and height (or all four margins)');
+    const d = constrainedMargins(opts.width, opts.height, opts.maxZoom ?? L1_DEFAULTS.maxZoom);
+    margins = [opts.marginX ?? d.marginX, opts.marginY ?? d.marginY, opts.marginAngle ?? d.marginAngle, opts.marginLogScale ?? d.marginLogScale];
+  }
+  margins.forEach((m) => {
+    if (!(m >= 0 && Number.isFinite(m))) throw new ReshootError(`l1 smoother margins must be finite and >= 0, got ${m}`);
+  });
+  const w = [opts.w1 ?? L1_DEFAULTS.w1, opts.w2 ?? L1_DEFAULTS.w2, opts.w3 ?? L1_DEFAULTS.w3];
+  const lambda = opts.lambda ?? L1_DEFAULTS.lambda;
+  const kappa = opts.kappa ?? L1_DEFAULTS.kappa;
+  [...w, lambda, kappa].forEach((v) => {
+    if (!(v >= 0 && Number.isFinite(v))) throw new ReshootError(`l1 smoother weights and kappa must be finite and >= 0, got ${v}`);
+  });
+  const minStill = opts.minStill ?? L1_DEFAULTS.minStill;
+  if (!(minStill >= 0 && minStill <= 1)) throw new ReshootError(`l1 minStill must be in [0, 1], got ${minStill}`);
+  const mode = opts.path ?? 'auto';
+  if (!['auto', 'static', 'moving'].includes(mode)) throw new ReshootError(`l1 path must be auto, static or moving, got '${mode}'`);
+  const iterations = opts.iterations ?? L1_DEFAULTS.iterations;
+  if (!(Number.isInteger(iterations) && iterations >= 1)) throw new ReshootError(`l1 iterations must be a whole number >= 1, got ${iterations}`);
+  const byScale = opts.translationByScale ?? true;
+  const raw = split(path);
+  const ch = split(path);
+  if (byScale) {
+    for (let i = 0; i < n; i++) {
+      const sc = Math.exp(ch[3][i]);
+      ch[0][i] /= sc;
+      ch[1][i] /= sc;
+    }
+  }
+  // margins for x / scale: the tube is enforced on x itself at the end, so any
+  // margin would do; dividing by the largest scale keeps the solve inside it mostly
+  const maxScale = Math.max(...raw[3].map((v) => Math.exp(v)));
+  const solveMargins = margins.map((m, c) => (byScale && c < 2 ? m / maxScale : m));
+  const out = ch.map((p, c) => {
+    const m = solveMargins[c];
+    const moving = mode === 'static' ? undefined : solveL1Tube(p, m, [0, w[1], w[2]], lambda, iterations, 1);
+    if (mode === 'moving') return moving!;
+    const still = solveL1Tube(p, m, w, lambda, iterations, 0.3);
+    if (!moving) return still;
+    let r = 0, d = 0;
+    for (let i = 0; i < n; i++) {
+      r += (p[i] - moving[i]) ** 2;
+      d += (still[i] - moving[i]) ** 2;
+    }
+    let held = 0;
+    for (let i = 1; i < n; i++) if (Math.abs(still[i] - still[i - 1]) <= 1e-4 * m) held++;
+    return Math.sqrt(d / n) <= kappa * Math.sqrt(r / n) && held >= minStill * (n - 1) ? still : moving;
+  });
+  if (byScale) {
+    for (let i = 0; i < n; i++) {
+      const sc = Math.exp(out[3][i]);
+      for (let c = 0; c < 2; c++) out[c][i] = Math.min(raw[c][i] + margins[c], Math.max(raw[c][i] - margins[c], out[c][i] * sc));
+    }
+  }
+  return join(out);
+};
+
+/** Difference stencils D1, D2, D3. */
+const STENCILS = [[-1, 1], [1, -2, 1], [-1, 3, -3, 1]];
+
+function applyD(k: number, x: Float64Array, out: Float64Array): void {
+  const st = STENCILS[k];
+  for (let i = 0; i + st.length <= x.length; i++) {
+    let v = 0;
+    for (let j = 0; j < st.length; j++) v += st[j] * x[i + j];
+    out[i] = v;
+  }
+}
+
+/** out += scale * D_k^T y */
+function addDT(k: number, y: Float64Array, out: Float64Array, scale: number): void {
+  const st = STENCILS[k];
+  for (let i = 0; i < y.length; i++) for (let j = 0; j < st.length; j++) out[i + j] += scale * st[j] * y[i];
+}
+
+/** Banded symmetric positive definite matrix factored as L D L^T (band[k][i] = A[i][i+k]). */
+class BandedLDL {
+  /** L[k][i] = L[i+k][i] */
+  private readonly L: Float64Array[];
+  private readonly D: Float64Array;
+  constructor(private readonly n: number, private readonly bw: number, band: Float64Array[]) {
+    const L = (this.L = Array.from({ length: bw + 1 }, () => new Float64Array(n)));
+    const D = (this.D = new Float64Array(n));
+    for (let j = 0; j < n; j++) {
+      let d = band[0][j];
+      for (let k = 1; k <= bw && j - k >= 0; k++) d -= L[k][j - k] ** 2 * D[j - k];
+      D[j] = d;
+      for (let r = 1; r <= bw && j + r < n; r++) {
+        let v = band[r][j];
+        for (let m = Math.max(0, j + r - bw); m < j; m++) v -= L[j + r - m][m] * L[j - m][m] * D[m];
+        L[r][j] = v / d;
+      }
+    }
+  }
+  solveInPlace(y: Float64Array): void {
+    const { L, D, n, bw } = this;
+    for (let i = 0; i < n; i++) for (let k = 1; k <= bw && i - k >= 0; k++) y[i] -= L[k][i - k] * y[i - k];
+    for (let i = 0; i < n; i++) y[i] /= D[i];
+    for (let i = n - 1; i >= 0; i--) for (let k = 1; k <= bw && i + k < n; k++) y[i] -= L[k][i] * y[i + k];
+  }
+}
+
+/**
+ * ADMM for  min  sum_k w_k |D_k s|_1 + (lambda/2) |s - p|^2  s.t. |s - p| <= m
+ * on one channel, in margin units (p / m) so the weights mean the same for
+ * every channel. Splitting y_k = D_k s (soft-threshold) and z = s (clamp to
+ * the tube); the s-step is a banded SPD system (bandwidth 3), factored once.
+ * Starts from the raw path; returns the z iterate, so |s - p| <= m holds
+ * exactly. A ramp (or a constant) is a fixed point when w1 = 0 (resp. any w).
+ */
+export function solveL1Tube(raw: Float64Array, m: number, w: number[], lambda: number, iterations: number, rho = 1): Float64Array {
+  const n = raw.length;
+  if (!(m > 0) || n < 3) return Float64Array.from(raw);
+  const p = Float64Array.from(raw, (v) => v / m);
+  const ks = [0, 1, 2].filter((k) => w[k] > 0 && n > k + 1);
+  const bw = Math.max(1, ...ks.map((k) => k + 1));
+  const band = Array.from({ length: bw + 1 }, () => new Float64Array(n));
+  band[0].fill(lambda + rho);
+  for (const k of ks) {
+    const st = STENCILS[k];
+    for (let r = 0; r + st.length <= n; r++) {
+      for (let a = 0; a < st.length; a++) for (let b = a; b < st.length; b++) band[b - a][r + a] += rho * st[a] * st[b];
+    }
+  }
+  const A = new BandedLDL(n, bw, band);
+  const y = ks.map((k) => new Float64Array(n - k - 1));
+  const u = ks.map((k) => new Float64Array(n - k - 1));
+  const dk = ks.map((k) => new Float64Array(n - k - 1));
+  const tmp = ks.map((k) => new Float64Array(n - k - 1));
+  const z = Float64Array.from(p);
+  const uz = new Float64Array(n);
+  ks.forEach((k, j) => applyD(k, p, y[j]));
+  const s = new Float64Array(n);
+  const tol = 1e-6;
+  for (let it = 0; it < iterations; it++) {
+    for (let i = 0; i < n; i++) s[i] = lambda * p[i] + rho * (z[i] - uz[i]);
+    ks.forEach((k, j) => {
+      const t = tmp[j], yj = y[j], uj = u[j];
+      for (let i = 0; i < t.length; i++) t[i] = yj[i] - uj[i];
+      addDT(k, t, s, rho);
+    });
+    A.solveInPlace(s);
+    let rp = 0, rd = 0;
+    ks.forEach((k, j) => {
+      applyD(k, s, dk[j]);
+      const thr = w[k] / rho;
+      const yj = y[j], uj = u[j], d = dk[j];
+      for (let i = 0; i < yj.length; i++) {
+        const v = d[i] + uj[i];
+        const nv = v > thr ? v - thr : v < -thr ? v + thr : 0;
+        rd = Math.max(rd, Math.abs(nv - yj[i]));
+        yj[i] = nv;
+        uj[i] += d[i] - nv;
+        rp = Math.max(rp, Math.abs(d[i] - nv));
+      }
+    });
+    for (let i = 0; i < n; i++) {
+      const v = s[i] + uz[i];
+      const lo = p[i] - 1, hi = p[i] + 1;
+      const nz = v > hi ? hi : v < lo ? lo : v;
+      rd = Math.max(rd, Math.abs(nz - z[i]));
+      z[i] = nz;
+      uz[i] += s[i] - nz;
+      rp = Math.max(rp, Math.abs(s[i] - nz));
+    }
+    if (rp < tol && rd < tol) break;
+  }
+  return Float64Array.from(z, (v) => v * m);
+}
+
+export type SmootherName = 'moving-average' | 'gaussian' | 'constrained' | 'l1';
 
 /** Look-up by name for configs and the CLI. */
 export const smoothers: Record<SmootherName, Smoother<any>> = {
   'moving-average': movingAverage,
   gaussian,
   constrained,
+  l1,
 };
