@@ -10,7 +10,7 @@ import type { Mat2x3, PathParams } from './similarity.js';
 export interface PlanStabilizationOptions {
   width: number;
   height: number;
-  /** Default 'gaussian'. */
+  /** Default 'l1' (measured best in bench/stabilization.ts). */
   smoother?: SmootherName;
   /** moving-average window (default 30). */
   window?: number;
@@ -33,7 +33,7 @@ export interface StabilizationPlan {
 export function planStabilization(motions: Mat2x3[], opts: PlanStabilizationOptions): StabilizationPlan {
   const { width, height } = opts;
   const trajectory = accumulatePath(motions, width, height);
-  const name = opts.smoother ?? 'gaussian';
+  const name = opts.smoother ?? 'l1';
   let smoothed: PathParams[];
   if (name === 'moving-average') smoothed = movingAverage(trajectory, { window: opts.window });
   else if (name === 'gaussian') smoothed = gaussian(trajectory, { sigma: opts.sigma });

@@ -84,7 +84,7 @@ export async function analyzeVideo(
   );
   const transforms = buildTransforms({
     source: { path: input, width: info.width, height: info.height, fps: info.fps, frameCount: motions.length },
-    params: { ...planOpts, smoother: planOpts.smoother ?? 'gaussian', motion: opts.motion ?? {}, workers: opts.workers ?? 2 },
+    params: { ...planOpts, smoother: planOpts.smoother ?? 'l1', motion: opts.motion ?? {}, workers: opts.workers ?? 2 },
     createdBy: CREATED_BY,
     motions,
     trajectory: stabilization.trajectory,

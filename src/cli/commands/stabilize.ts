@@ -10,6 +10,7 @@ export interface StabilizeCliOptions {
   transforms?: string;
   smoother: string;
   window: number;
+  maxCropZoom: number;
   sigma: number;
   border: string;
   zoom?: number;
@@ -17,7 +18,7 @@ export interface StabilizeCliOptions {
   overwrite?: boolean;
 }
 
-const SMOOTHERS = ['moving-average', 'gaussian', 'constrained'];
+const SMOOTHERS = ['l1', 'moving-average', 'gaussian', 'constrained'];
 const BORDERS = ['zoom', 'adaptive', 'fill'];
 
 function oneOf(name: string, value: string, allowed: string[]): void {
@@ -37,6 +38,7 @@ export async function stabilizeCommand(input: string, opts: StabilizeCliOptions)
       transformsPath: opts.transforms ? resolve(opts.transforms) : undefined,
       smoother: opts.smoother as SmootherName,
       window: opts.window,
+      maxCropZoom: opts.maxCropZoom,
       sigma: opts.sigma,
       border: opts.border as BorderPolicy,
       zoom: opts.zoom,
@@ -58,7 +60,7 @@ export async function stabilizeCommand(input: string, opts: StabilizeCliOptions)
   const zoomText = typeof zoom === 'number' ? zoom.toFixed(4) : `${Math.min(...zoom).toFixed(4)}..${Math.max(...zoom).toFixed(4)} (adaptive)`;
   const lines = [
     `stabilized ${n} frames -> ${resolve(opts.out)}`,
-    `smoother   ${opts.smoother}${opts.smoother === 'moving-average' ? ` (window ${opts.window})` : opts.smoother === 'gaussian' ? ` (sigma ${opts.sigma})` : ''}`,
+    `smoother   ${opts.smoother}${opts.smoother === 'moving-average' ? ` (window ${opts.window})` : opts.smoother === 'gaussian' ? ` (sigma ${opts.sigma})` : ` (crop budget ${opts.maxCropZoom})`}`,
     `border     ${opts.border}; zoom ${zoomText}${result.transforms.crop.limited ? ' (limited: some frames keep a border)' : ''}`,
     `motion     ${fallbacks === 0 ? 'estimated on every frame' : `${fallbacks} frame(s) had too few reliable points: no motion assumed there`}`,
     `speed      analysis ${(n / result.analyzeSeconds).toFixed(1)} fps, total ${(n / (result.analyzeSeconds + result.renderSeconds)).toFixed(1)} fps`,
