@@ -7,6 +7,7 @@ import {
   analyzeMotion, analyzeMotionParallel, decompose, estimateMotion, makeShakyClip, MotionAnalyzer, ransacSimilarity, fitSimilarityLS,
   similarity, compose, translation, toGray,
 } from '../src/stabilize/index.js';
+import { VIDEO_MOTION_DEFAULTS } from '../src/stabilize/motion.js';
 import { mediaFile } from './helpers.js';
 
 async function loadImage(file: string, width: number, height: number): Promise<Frame> {
@@ -142,7 +143,7 @@ test('streaming analyzer, analyzeMotion and analyzeMotionParallel agree', async 
   const seq = await analyzeMotion(grays);
   assert.equal(seq.length, 7);
   assert.deepEqual(seq[0].matrix, [1, 0, 0, 0, 1, 0]);
-  const an = await MotionAnalyzer.create();
+  const an = await MotionAnalyzer.create(VIDEO_MOTION_DEFAULTS);
   try {
     grays.forEach((g, t) => assert.deepEqual(an.push(g).matrix, seq[t].matrix, `frame ${t}`));
   } finally {
@@ -152,4 +153,74 @@ test('streaming analyzer, analyzeMotion and analyzeMotionParallel agree', async 
   const par = await analyzeMotionParallel((async function* () { yield* grays; })(), { workers: 2, onProgress: (d) => (progress = d) });
   assert.equal(progress, 7);
   par.forEach((m, t) => assert.deepEqual(m.matrix, seq[t].matrix, `parallel frame ${t}`));
+  // keyframes every 3rd frame: blocks of 3 pairs, spread over this thread and 2 workers, still the same as sequential
+  const seq3 = await analyzeMotion(grays, { keyframeInterval: 3 });
+  const par3 = await analyzeMotionParallel(grays, { workers: 3, keyframeInterval: 3 });
+  par3.forEach((m, t) => assert.deepEqual(m.matrix, seq3[t].matrix, `parallel (K=3) frame ${t}`));
+  // frames arriving after the workers have started: the blocks go to the workers
+  const late = await analyzeMotionParallel((async function* () {
+    await new Promise((r) => setTimeout(r, 2500));
+    yield* grays;
+  })(), { workers: 3, keyframeInterval: 3 });
+  late.forEach((m, t) => assert.deepEqual(m.matrix, seq3[t].matrix, `parallel (K=3, workers started) frame ${t}`));
+  // keyframeInterval 1 with the per-pair defaults is the per-pair estimate
+  const perPair = await analyzeMotion(grays, { keyframeInterval: 1, downscale: 1, maxCorners: 300, winSize: 21, maxLevel: 3 });
+  for (let t = 1; t < grays.length; t++) assert.deepEqual(perPair[t].matrix, (await estimateMotion(grays[t - 1], grays[t])).matrix, `per-pair frame ${t}`);
+});
+
+test('video defaults (320 px analysis, tracks carried between keyframes) on a 640x480 shaky clip: every pair within 0.25 px / 0.05 deg', async () => {
+  const base = await loadImage(mediaFile('building.jpg'), 800, 600);
+  const clip = await makeShakyClip(base, { frames: 14, width: 640, height: 480, pan: [2, -1], amplitude: 8, amplitudeDeg: 0.8, seed: 5 });
+  const grays = await Promise.all(clip.frames.map(toGray));
+  const motions = await analyzeMotion(grays);
+  for (let t = 1; t < grays.length; t++) {
+    const got = motions[t].matrix, truth = clip.interframe[t];
+    assert.equal(motions[t].fallback, undefined, `pair ${t}`);
+    for (const [x, y] of [[0, 0], [639, 0], [0, 479], [639, 479], [320, 240]]) {
+      const e = Math.hypot(got[0] * x + got[1] * y + got[2] - (truth[0] * x + truth[1] * y + truth[2]),
+        got[3] * x + got[4] * y + got[5] - (truth[3] * x + truth[4] * y + truth[5]));
+      assert.ok(e < 0.25, `pair ${t}: error ${e.toFixed(3)} px at (${x},${y})`);
+    }
+    const da = Math.abs(decompose(got).angle - decompose(truth).angle) * DEG;
+    assert.ok(da < 0.05, `pair ${t}: angle error ${da} deg`);
+  }
+  // the same at full size (downscale 1) keeps the per-pair bound of estimateMotion
+  const full = await analyzeMotion(grays, { downscale: 1 });
+  for (let t = 1; t < grays.length; t++) {
+    const got = full[t].matrix, truth = clip.interframe[t];
+    for (const [x, y] of [[0, 0], [639, 479], [320, 240]]) {
+      const e = Math.hypot(got[0] * x + got[1] * y + got[2] - (truth[0] * x + truth[1] * y + truth[2]),
+        got[3] * x + got[4] * y + got[5] - (truth[3] * x + truth[4] * y + truth[5]));
+      assert.ok(e < 0.1, `full size pair ${t}: error ${e.toFixed(3)} px at (${x},${y})`);
+    }
+    assert.ok(Math.abs(decompose(got).angle - decompose(truth).angle) * DEG < 0.02, `full size pair ${t}: angle`);
+  }
+});
+
+test('video defaults with a person mask: carried tracks that land on the moving person are dropped, every pair follows the background', async () => {
+  const bg = await building;
+  const person = await loadImage(mediaFile('graf1.png'), 200, 200).then(toGray);
+  const W = 320, H = 240;
+  const frames: GrayFrame[] = [];
+  const masks: GrayFrame[] = [];
+  for (let t = 0; t < 8; t++) {
+    const f = await warpGray(bg, translation(-80 + 2 * t, -60 + t), W, H); // background moves (+2, +1) per frame
+    const mask = { width: W, height: H, data: new Uint8Array(W * H) };
+    const x0 = 20 + 9 * t, y0 = 30 - 4 * t; // the person moves (+9, -4) per frame
+    for (let y = 0; y < 200; y++) for (let x = 0; x < 180; x++) {
+      const X = x0 + x, Y = y0 + y;
+      if (X < 0 || Y < 0 || X >= W || Y >= H) continue;
+      f.data[Y * W + X] = person.data[y * 200 + x];
+      mask.data[Y * W + X] = 255;
+    }
+    frames.push(f);
+    masks.push(mask);
+  }
+  const motions = await analyzeMotion(frames, { maskFor: (i) => masks[i], maxCorners: 100 });
+  for (let t = 1; t < frames.length; t++) {
+    const m = motions[t].matrix;
+    assert.equal(motions[t].fallback, undefined, `pair ${t}`);
+    const err = Math.hypot(m[2] - 2, m[5] - 1) + Math.hypot(m[0] - 1, m[1], m[3], m[4] - 1) * 300;
+    assert.ok(err < 0.15, `pair ${t}: ${m.map((v) => v.toFixed(3))}`);
+  }
 });
