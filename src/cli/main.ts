@@ -62,7 +62,7 @@ program
   .option('--sigma <frames>', 'gaussian sigma', parseFloatArg, 15)
   .option('--border <policy>', 'zoom (one minimal zoom hiding all borders) | adaptive (per frame) | fill', 'zoom')
   .option('--zoom <factor>', 'fixed zoom instead of the computed minimal one', parseFloatArg)
-  .option('--workers <n>', 'threads for motion analysis', parseInteger, 2)
+  .option('--workers <n>', 'threads for motion analysis', parseInteger, 1)
   .option('--overwrite', 'replace existing outputs')
   .action(stabilizeCommand);
 

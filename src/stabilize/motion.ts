@@ -283,12 +283,12 @@ export function ransacSimilarity(
  * resized frame (w x h): x_small = (x + 0.5) w / W - 0.5 (per axis, so rounded
  * sizes stay exact).
  */
-function downscaleMap(W: number, H: number, w: number, h: number): Mat2x3 {
+export function downscaleMap(W: number, H: number, w: number, h: number): Mat2x3 {
   const sx = w / W, sy = h / H;
   return [sx, 0, 0.5 * sx - 0.5, 0, sy, 0.5 * sy - 0.5];
 }
 
-function scaledSize(width: number, height: number, f: number): { w: number; h: number } {
+export function scaledSize(width: number, height: number, f: number): { w: number; h: number } {
   if (f === 1) return { w: width, h: height };
   return { w: Math.max(8, Math.round(width / f)), h: Math.max(8, Math.round(height / f)) };
 }

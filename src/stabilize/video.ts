@@ -7,7 +7,17 @@
 import { probeVideo, decodeFrames, encodeFrames, type Frame, type GrayFrame, type ProgressFn, type VideoInfo } from '../video/index.js';
 import { assertCanWrite, assertWritableDir } from '../util/atomic.js';
 import { ReshootError } from '../util/errors.js';
-import { analyzeMotion, type MotionOptions, type MotionEstimate } from './motion.js';
+import {
+  analyzeMotion,
+  downscaleFactor,
+  downscaleMap,
+  resolveMotionOptions,
+  scaledSize,
+  videoMotionOptions,
+  type MotionOptions,
+  type MotionEstimate,
+} from './motion.js';
+import { compose, invert } from './similarity.js';
 import { analyzeMotionParallel } from './parallel.js';
 import { planStabilization, type PlanStabilizationOptions, type StabilizationPlan } from './plan.js';
 import { applyCorrection, zoomAt, type BorderPolicy } from './correction.js';
@@ -31,7 +41,7 @@ export interface StabilizeVideoOptions {
   motion?: MotionOptions;
   /** Person mask per frame index (non-zero = not camera motion), e.g. from the masks stage. */
   maskFor?: (index: number) => GrayFrame | undefined | Promise<GrayFrame | undefined>;
-  /** Worker threads for motion analysis (default 2; 1 = in this thread). */
+  /** Threads for motion analysis (default 1: on 2 cores, workers measured no faster; see bench/motion-speed.ts). */
   workers?: number;
   /** Carry the input's audio into the output (default true). */
   keepAudio?: boolean;
@@ -59,12 +69,30 @@ export async function analyzeVideo(
 ): Promise<{ info: VideoInfo; motions: MotionEstimate[]; stabilization: StabilizationPlan; transforms: TransformsData; analyzeSeconds: number }> {
   const info = opts.info ?? (await probeVideo(input));
   const started = process.hrtime.bigint();
-  const gray = decodeFrames(input, { info, gray: true }) as AsyncIterable<GrayFrame>;
-  const analyzeOpts = { ...opts.motion, maskFor: opts.maskFor, onProgress: opts.onAnalyzeProgress, total: info.frameCount };
-  const motions =
-    (opts.workers ?? 2) > 1
-      ? await analyzeMotionParallel(gray, { ...analyzeOpts, workers: opts.workers ?? 2 })
-      : await analyzeMotion(gray, analyzeOpts);
+  const motionOpts = videoMotionOptions(opts.motion ?? {});
+  // Let ffmpeg decode straight to the analysis size (4-9x fewer bytes through the pipe than
+  // resizing here), then map the motions back to full-size pixels. Masks come at full size,
+  // so with a mask the analyzer resizes instead.
+  const factor = opts.maskFor ? 1 : downscaleFactor(resolveMotionOptions(motionOpts), info.width, info.height);
+  const small = scaledSize(info.width, info.height, factor);
+  const gray = decodeFrames(input, {
+    info,
+    gray: true,
+    ...(factor > 1 && { scale: { width: small.w, height: small.h } }),
+  }) as AsyncIterable<GrayFrame>;
+  const analyzeOpts = {
+    ...motionOpts,
+    ...(factor > 1 && { downscale: 1 }),
+    maskFor: opts.maskFor,
+    onProgress: opts.onAnalyzeProgress,
+    total: info.frameCount,
+  };
+  const workers = opts.workers ?? 1;
+  const measured =
+    workers > 1 ? await analyzeMotionParallel(gray, { ...analyzeOpts, workers }) : await analyzeMotion(gray, analyzeOpts);
+  const toFull = downscaleMap(info.width, info.height, small.w, small.h);
+  const fromFull = invert(toFull);
+  const motions = factor > 1 ? measured.map((m) => ({ ...m, matrix: compose(fromFull, compose(m.matrix, toFull)) })) : measured;
   const analyzeSeconds = seconds(started);
   if (motions.length < 2) throw new ReshootError(`${input} has ${motions.length} frame(s): stabilization needs at least 2`);
   const planOpts: PlanStabilizationOptions = {
@@ -84,7 +112,7 @@ export async function analyzeVideo(
   );
   const transforms = buildTransforms({
     source: { path: input, width: info.width, height: info.height, fps: info.fps, frameCount: motions.length },
-    params: { ...planOpts, smoother: planOpts.smoother ?? 'l1', motion: opts.motion ?? {}, workers: opts.workers ?? 2 },
+    params: { ...planOpts, smoother: planOpts.smoother ?? 'l1', motion: motionOpts, analysisScale: factor, workers },
     createdBy: CREATED_BY,
     motions,
     trajectory: stabilization.trajectory,

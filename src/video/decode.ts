@@ -59,7 +59,8 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
   opts.signal?.throwIfAborted?.();
 
   const filters = [`fps=fps=${rationalArg(info.fps)}`];
-  if (opts.scale) filters.push(`scale=${width}:${height}`);
+  // Area averaging: the right filter for the downscaling this is used for (motion analysis).
+  if (opts.scale) filters.push(`scale=${width}:${height}:flags=area`);
   if (start > 0 || count !== undefined) {
     const last = count === undefined ? '' : `*lte(n\\,${start + count - 1})`;
     filters.push(`select='gte(n\\,${start})${last}'`);
