@@ -26,5 +26,5 @@ export type {
   Pose,
   Affine2x3,
 } from './synth.js';
-export { mulberry32, gaussian, deriveSeed } from './rng.js';
+export { mulberry32, gaussian, deriveSeed } from '../util/rng.js';
 export { bandLimitedNoise, gaussianSigmaForCutoff } from './shake.js';

@@ -1,4 +1,4 @@
-import { deriveSeed, gaussian, mulberry32 } from './rng.js';
+import { deriveSeed, gaussian, mulberry32 } from '../util/rng.js';
 
 /**
  * Standard deviation (in samples) of the Gaussian low-pass filter whose

@@ -13,6 +13,7 @@ import type { Mat } from '@techstark/opencv-js';
 import { loadOpenCV, type CV } from '../cv/opencv.js';
 import type { Frame, GrayFrame, ProgressFn } from '../video/types.js';
 import { ReshootError } from '../util/errors.js';
+import { mulberry32 } from '../util/rng.js';
 import { compose, identity, invert, type Mat2x3 } from './similarity.js';
 
 export type MotionModel = 'similarity' | 'affine';
@@ -196,17 +197,6 @@ export function fitSimilarityLS(from: ArrayLike<number>, to: ArrayLike<number>, 
   if (suu < 1e-9) return null;
   const a = sa / suu, b = sb / suu;
   return [a, -b, nx - (a * mx - b * my), b, a, ny - (b * mx + a * my)];
-}
-
-function mulberry32(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function residuals2(m: Mat2x3, from: ArrayLike<number>, to: ArrayLike<number>, out: Float64Array): void {

@@ -166,7 +166,18 @@ export const gaussian: Smoother<GaussianOptions> = (path, opts = {}) => {
   return join(split(path).map((c) => convolve(c, kernel, 'fit')));
 };
 
-export interface ConstrainedOptions {
+/** Per-channel tube half-widths; when absent they come from the crop budget (maxZoom). */
+export interface TubeMargins {
+  /** Largest |smoothed - raw| per channel; override the budget-derived defaults. */
+  marginX?: number;
+  marginY?: number;
+  /** radians */
+  marginAngle?: number;
+  /** in log(scale) */
+  marginLogScale?: number;
+}
+
+export interface ConstrainedOptions extends TubeMargins {
   /** Frame size; needed for the default margins. */
   width?: number;
   height?: number;
@@ -176,13 +187,6 @@ export interface ConstrainedOptions {
    * and rotation (1/4) to give the default margins below.
    */
   maxZoom?: number;
-  /** Largest |smoothed - raw| per channel; override the budget-derived defaults. */
-  marginX?: number;
-  marginY?: number;
-  /** radians */
-  marginAngle?: number;
-  /** in log(scale) */
-  marginLogScale?: number;
   /** Weight of staying close to the raw path (default 1e-4; small = straighter path). */
   lambda?: number;
   /** ADMM iterations cap (default 3000). */
@@ -325,19 +329,12 @@ export function solveTube(p: Float64Array, m: number, lambda: number, iterations
   return s;
 }
 
-export interface L1Options {
+export interface L1Options extends TubeMargins {
   /** Frame size; needed for the default margins. */
   width?: number;
   height?: number;
   /** Crop budget as a zoom (default 1.2), split into per-channel margins by constrainedMargins. */
   maxZoom?: number;
-  /** Largest |smoothed - raw| per channel; override the budget-derived defaults. */
-  marginX?: number;
-  marginY?: number;
-  /** radians */
-  marginAngle?: number;
-  /** in log(scale) */
-  marginLogScale?: number;
   /** Weight of |D1 s| (velocity) in the static candidate, in margin units (default 10). */
   w1?: number;
   /** Weight of |D2 s| (acceleration), both candidates (default 1). */

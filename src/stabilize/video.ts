@@ -20,24 +20,18 @@ import {
 import { compose, invert } from './similarity.js';
 import { analyzeMotionParallel } from './parallel.js';
 import { planStabilization, type PlanStabilizationOptions, type StabilizationPlan } from './plan.js';
-import { applyCorrection, zoomAt, type BorderPolicy } from './correction.js';
+import { applyCorrection, zoomAt } from './correction.js';
 import { buildTransforms, loadTransforms, saveTransforms, type TransformsData } from './transforms-file.js';
 import { reshakeFrame } from './reshake.js';
-import type { SmootherName } from './smooth.js';
 
 export const CREATED_BY = 'reshoot 0.1.0';
 
-export interface StabilizeVideoOptions {
+/** The smoothing and border options of planStabilization (frame size comes from the video). */
+type PlanOptions = Omit<PlanStabilizationOptions, 'width' | 'height'>;
+
+export interface StabilizeVideoOptions extends PlanOptions {
   /** Where to write transforms.json (optional). */
   transformsPath?: string;
-  smoother?: SmootherName;
-  window?: number;
-  sigma?: number;
-  maxCropZoom?: number;
-  border?: BorderPolicy;
-  /** Fixed zoom instead of the computed minimal one ('zoom' border). */
-  zoom?: number;
-  maxZoom?: number;
   motion?: MotionOptions;
   /** Person mask per frame index (non-zero = not camera motion), e.g. from the masks stage. */
   maskFor?: (index: number) => GrayFrame | undefined | Promise<GrayFrame | undefined>;
@@ -95,17 +89,8 @@ export async function analyzeVideo(
   const motions = factor > 1 ? measured.map((m) => ({ ...m, matrix: compose(fromFull, compose(m.matrix, toFull)) })) : measured;
   const analyzeSeconds = seconds(started);
   if (motions.length < 2) throw new ReshootError(`${input} has ${motions.length} frame(s): stabilization needs at least 2`);
-  const planOpts: PlanStabilizationOptions = {
-    width: info.width,
-    height: info.height,
-    smoother: opts.smoother,
-    window: opts.window,
-    sigma: opts.sigma,
-    maxCropZoom: opts.maxCropZoom,
-    border: opts.border,
-    zoom: opts.zoom,
-    maxZoom: opts.maxZoom,
-  };
+  const { smoother, window, sigma, maxCropZoom, border, zoom, maxZoom, adaptiveSigma } = opts;
+  const planOpts: PlanStabilizationOptions = { width: info.width, height: info.height, smoother, window, sigma, maxCropZoom, border, zoom, maxZoom, adaptiveSigma };
   const stabilization = planStabilization(
     motions.map((m) => m.matrix),
     planOpts,
