@@ -65,7 +65,7 @@ function join(c: ArrayLike<number>[]): PathParams[] {
  * line continues as the same straight line, so constant-velocity pans and
  * steady zooms pass through every linear filter unchanged, edges included.
  */
-function padded(x: Float64Array, i: number, first = x[0], last = x[x.length - 1]): number {
+function padded(x: Float64Array, i: number): number {
   const n = x.length;
   if (n === 1) return x[0];
   let sign = 1;
@@ -74,11 +74,11 @@ function padded(x: Float64Array, i: number, first = x[0], last = x[x.length - 1]
   for (let guard = 0; guard < 10000 && (j < 0 || j > n - 1); guard++) {
     if (j < 0) {
       // x[j] = 2 x[0] - x[-j]
-      offset += sign * 2 * first;
+      offset += sign * 2 * x[0];
       sign = -sign;
       j = -j;
     } else {
-      offset += sign * 2 * last;
+      offset += sign * 2 * x[n - 1];
       sign = -sign;
       j = 2 * (n - 1) - j;
     }
@@ -86,37 +86,15 @@ function padded(x: Float64Array, i: number, first = x[0], last = x[x.length - 1]
   return offset + sign * x[j];
 }
 
-/**
- * Value at index `at` of the least-squares line through x[from..to]. Used as
- * the reflection pivot by the smoothers: reflecting about the end sample
- * itself makes any symmetric filter return that sample unchanged, so the
- * first and last frames would keep all their shake. A fitted line still
- * continues a straight line exactly.
- */
-function lineValue(x: Float64Array, from: number, to: number, at: number): number {
-  const m = to - from + 1;
-  if (m < 2) return x[from];
-  let st = 0, sx = 0, stt = 0, stx = 0;
-  for (let t = from; t <= to; t++) {
-    st += t; sx += x[t]; stt += t * t; stx += t * x[t];
-  }
-  const den = m * stt - st * st;
-  const slope = den === 0 ? 0 : (m * stx - st * sx) / den;
-  return (sx - slope * st) / m + slope * at;
-}
-
-function convolve(x: Float64Array, kernel: Float64Array, pivot: 'end' | 'fit' = 'end'): Float64Array {
+function convolve(x: Float64Array, kernel: Float64Array): Float64Array {
   const r = (kernel.length - 1) / 2;
   const n = x.length;
   const out = new Float64Array(n);
-  const span = Math.min(n - 1, r);
-  const first = pivot === 'fit' ? lineValue(x, 0, span, 0) : x[0];
-  const last = pivot === 'fit' ? lineValue(x, n - 1 - span, n - 1, n - 1) : x[n - 1];
   for (let i = 0; i < n; i++) {
     let s = 0;
     for (let k = -r; k <= r; k++) {
       const j = i + k;
-      s += kernel[k + r] * (j >= 0 && j < n ? x[j] : padded(x, j, first, last));
+      s += kernel[k + r] * (j >= 0 && j < n ? x[j] : padded(x, j));
     }
     out[i] = s;
   }
@@ -128,13 +106,13 @@ export interface MovingAverageOptions {
   window?: number;
 }
 
-/** Centred moving average; edges padded by point reflection about a line fitted to the clip's ends (keeps linear motion exactly and smooths the end frames). */
+/** Centred moving average; edges padded by point reflection (keeps linear motion exactly). */
 export const movingAverage: Smoother<MovingAverageOptions> = (path, opts = {}) => {
   const window = opts.window ?? 30;
   if (!(Number.isInteger(window) && window >= 1)) throw new ReshootError(`moving-average window must be a whole number >= 1, got ${window}`);
   const r = Math.floor(window / 2);
   const k = new Float64Array(2 * r + 1).fill(1 / (2 * r + 1));
-  return join(split(path).map((c) => convolve(c, k, 'fit')));
+  return join(split(path).map((c) => convolve(c, k)));
 };
 
 export interface GaussianOptions {
@@ -157,13 +135,11 @@ export function gaussianFilter1D(x: ArrayLike<number>, sigma: number): Float64Ar
   return convolve(a, gaussianKernel(sigma));
 }
 
-/** Gaussian smoother (default sigma 15 frames); edges padded like movingAverage's. */
+/** Gaussian smoother (default sigma 15 frames); edges padded by point reflection. */
 export const gaussian: Smoother<GaussianOptions> = (path, opts = {}) => {
   const sigma = opts.sigma ?? 15;
   if (!(sigma >= 0 && Number.isFinite(sigma))) throw new ReshootError(`gaussian sigma must be a number >= 0, got ${sigma}`);
-  if (sigma === 0) return path.map((p) => ({ ...p }));
-  const kernel = gaussianKernel(sigma);
-  return join(split(path).map((c) => convolve(c, kernel, 'fit')));
+  return join(split(path).map((c) => gaussianFilter1D(c, sigma)));
 };
 
 /** Per-channel tube half-widths; when absent they come from the crop budget (maxZoom). */
