@@ -118,7 +118,6 @@ export async function stabilizeVideo(input: string, output: string, opts: Stabil
   }
   const analysis = await analyzeVideo(input, opts);
   const { info, transforms } = analysis;
-  if (opts.transformsPath) await saveTransforms(opts.transformsPath, transforms, { overwrite: opts.overwrite });
   const started = process.hrtime.bigint();
   const plan = analysis.stabilization.plan;
   const border = transforms.crop.border;
@@ -137,7 +136,10 @@ export async function stabilizeVideo(input: string, output: string, opts: Stabil
     onProgress: opts.onRenderProgress,
     totalFrames: transforms.frames.length,
   });
-  return { ...analysis, renderSeconds: seconds(started) };
+  const renderSeconds = seconds(started);
+  // Written last, so a failed render leaves neither output behind.
+  if (opts.transformsPath) await saveTransforms(opts.transformsPath, transforms, { overwrite: opts.overwrite });
+  return { ...analysis, renderSeconds };
 }
 
 /**
