@@ -64,5 +64,5 @@ for (const nb of notebooks) {
   console.log(`ok   ${nb} (${seconds} s) -> ${join('notebooks/.executed', nb.replace(/\.ipynb$/, '.html'))}`);
 }
 
-console.log(`${notebooks.length - failed.length} passed, ${failed.length} failed`);
+console.log(`notebooks: ${notebooks.length - failed.length} passed, ${failed.length} failed`);
 process.exit(failed.length === 0 ? 0 : 1);
