@@ -8,17 +8,17 @@
  *
  *   node --import tsx bench/motion-speed.ts [--frames 300] [--runs 3] [--out results/motion-speed.csv]
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';
 import { fetchDatasets, getSynthPreset, synthesizeClip, type GroundTruth } from '../src/datasets/index.js';
-import { decodeFrames, lastStderrLine, probeVideo, resolveFfmpeg, type VideoInfo } from '../src/video/index.js';
+import { decodeFrames, probeVideo, type VideoInfo } from '../src/video/index.js';
 import { analyzeVideo, decompose, type MotionOptions, type Mat2x3 } from '../src/stabilize/index.js';
 import { loadOpenCV } from '../src/cv/opencv.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
+import { ffmpegSeconds } from './vidstab.js';
 
 const { values } = parseArgs({
   options: {
@@ -42,19 +42,6 @@ interface Method {
   run(input: string, info: VideoInfo): Promise<{ seconds: number; motions?: Mat2x3[] }>;
 }
 
-function ffmpegSeconds(args: string[]): Promise<number> {
-  return new Promise((done, fail) => {
-    const started = process.hrtime.bigint();
-    const child = spawn(resolveFfmpeg(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (d) => (stderr = (stderr + d).slice(-4000)));
-    child.on('error', fail);
-    child.on('close', (code) => {
-      if (code === 0) done(Number(process.hrtime.bigint() - started) / 1e9);
-      else fail(new Error(`ffmpeg failed (${code}): ${lastStderrLine(stderr)}`));
-    });
-  });
-}
 
 const reshoot = (settings: string, motion: MotionOptions | undefined, workers: number): Method => ({
   name: `reshoot analyzeVideo`,

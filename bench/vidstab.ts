@@ -29,7 +29,8 @@ export interface VidstabResult {
   transformSeconds: number;
 }
 
-function run(args: string[]): Promise<number> {
+/** Runs the ffmpeg reshoot uses with `args`; resolves to the wall time in seconds. */
+export function ffmpegSeconds(args: string[]): Promise<number> {
   return new Promise((resolve, reject) => {
     const started = process.hrtime.bigint();
     const child = spawn(resolveFfmpeg(), args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -38,7 +39,7 @@ function run(args: string[]): Promise<number> {
     child.on('error', reject);
     child.on('close', (code) => {
       if (code === 0) resolve(Number(process.hrtime.bigint() - started) / 1e9);
-      else reject(new Error(`vid.stab ffmpeg failed (${code}): ${lastStderrLine(stderr)}`));
+      else reject(new Error(`ffmpeg failed (${code}): ${lastStderrLine(stderr)}`));
     });
   });
 }
@@ -48,7 +49,7 @@ export async function runVidstab(input: string, output: string, opts: VidstabOpt
   const work = await mkdtemp(join(tmpdir(), 'reshoot-vidstab-'));
   const trf = join(work, 'transforms.trf');
   try {
-    const detectSeconds = await run([
+    const detectSeconds = await ffmpegSeconds([
       '-v', 'error', '-i', input,
       '-vf', `vidstabdetect=shakiness=${opts.shakiness ?? 5}:accuracy=${opts.accuracy ?? 15}:result=${trf}`,
       '-f', 'null', '-',
@@ -56,7 +57,7 @@ export async function runVidstab(input: string, output: string, opts: VidstabOpt
     const transformSeconds = await withAtomicOutput(
       output,
       (tmp) =>
-        run([
+        ffmpegSeconds([
           '-v', 'error', '-y', '-i', input,
           '-vf', `vidstabtransform=input=${trf}:smoothing=${opts.smoothing}:zoom=${opts.zoom ?? 0}:optzoom=${opts.optzoom ?? 1}:interpol=bilinear`,
           '-c:v', 'libx264', '-preset', 'medium', '-crf', '18', '-pix_fmt', 'yuv420p', tmp,

@@ -153,6 +153,23 @@ export interface TubeMargins {
   marginLogScale?: number;
 }
 
+/**
+ * Per-channel tube half-widths [x, y, angle, log-scale]: the explicit margins,
+ * with any missing one derived from the crop budget (opts.maxZoom, else
+ * defaultZoom) and the frame size.
+ */
+function tubeMargins(
+  smoother: string,
+  opts: TubeMargins & { width?: number; height?: number; maxZoom?: number },
+  defaultZoom: number,
+): number[] {
+  const given = [opts.marginX, opts.marginY, opts.marginAngle, opts.marginLogScale];
+  if (given.every((v) => v !== undefined)) return given as number[];
+  if (!(opts.width && opts.height)) throw new ReshootError(`${smoother} smoother needs width and height (or all four margins)`);
+  const d = constrainedMargins(opts.width, opts.height, opts.maxZoom ?? defaultZoom);
+  return [opts.marginX ?? d.marginX, opts.marginY ?? d.marginY, opts.marginAngle ?? d.marginAngle, opts.marginLogScale ?? d.marginLogScale];
+}
+
 export interface ConstrainedOptions extends TubeMargins {
   /** Frame size; needed for the default margins. */
   width?: number;
@@ -206,14 +223,7 @@ export function constrainedMargins(width: number, height: number, maxZoom = 1.1)
 export const constrained: Smoother<ConstrainedOptions> = (path, opts = {}) => {
   const n = path.length;
   if (n < 3) return path.map((p) => ({ ...p }));
-  let margins: number[];
-  if ([opts.marginX, opts.marginY, opts.marginAngle, opts.marginLogScale].every((v) => v !== undefined)) {
-    margins = [opts.marginX!, opts.marginY!, opts.marginAngle!, opts.marginLogScale!];
-  } else {
-    if (!(opts.width && opts.height)) throw new ReshootError('constrained smoother needs width and height (or all four margins)');
-    const d = constrainedMargins(opts.width, opts.height, opts.maxZoom ?? 1.1);
-    margins = [opts.marginX ?? d.marginX, opts.marginY ?? d.marginY, opts.marginAngle ?? d.marginAngle, opts.marginLogScale ?? d.marginLogScale];
-  }
+  const margins = tubeMargins('constrained', opts, 1.1);
   margins.forEach((m) => {
     if (!(m >= 0 && Number.isFinite(m))) throw new ReshootError(`constrained smoother margins must be finite and >= 0, got ${m}`);
   });
@@ -373,14 +383,7 @@ export const L1_DEFAULTS = { maxZoom: 1.2, w1: 10, w2: 1, w3: 1, lambda: 0.01, k
 export const l1: Smoother<L1Options> = (path, opts = {}) => {
   const n = path.length;
   if (n < 3) return path.map((p) => ({ ...p }));
-  let margins: number[];
-  if ([opts.marginX, opts.marginY, opts.marginAngle, opts.marginLogScale].every((v) => v !== undefined)) {
-    margins = [opts.marginX!, opts.marginY!, opts.marginAngle!, opts.marginLogScale!];
-  } else {
-    if (!(opts.width && opts.height)) throw new ReshootError('l1 smoother needs width and height (or all four margins)');
-    const d = constrainedMargins(opts.width, opts.height, opts.maxZoom ?? L1_DEFAULTS.maxZoom);
-    margins = [opts.marginX ?? d.marginX, opts.marginY ?? d.marginY, opts.marginAngle ?? d.marginAngle, opts.marginLogScale ?? d.marginLogScale];
-  }
+  const margins = tubeMargins('l1', opts, L1_DEFAULTS.maxZoom);
   margins.forEach((m) => {
     if (!(m >= 0 && Number.isFinite(m))) throw new ReshootError(`l1 smoother margins must be finite and >= 0, got ${m}`);
   });
