@@ -1,0 +1,148 @@
+/**
+ * The pipeline's one config object: a strict zod schema, three presets, and a
+ * deep merge of user overrides onto a preset. Every stage can be switched off.
+ * The resolved config is printed into the run's manifest.
+ */
+import * as z from 'zod';
+import { ReshootError } from '../util/errors.js';
+
+export const PRESETS = ['fast', 'balanced', 'quality'] as const;
+export type PresetName = (typeof PRESETS)[number];
+
+const unit = z.number().min(0).max(1);
+
+export const PipelineConfigSchema = z.strictObject({
+  preset: z.enum(PRESETS),
+  stabilize: z.strictObject({
+    enabled: z.boolean(),
+    smoother: z.enum(['l1', 'moving-average', 'gaussian', 'constrained']),
+    /** Moving-average window (frames). */
+    window: z.int().min(1).max(1000),
+    /** Crop budget of the l1 / constrained smoothers, as a zoom. */
+    maxCropZoom: z.number().min(1).max(2),
+  }),
+  pose: z.strictObject({
+    enabled: z.boolean(),
+    model: z.enum(['movenet-thunder', 'movenet-lightning']),
+    /** One Euro smoothing of the keypoints. */
+    smoothing: z.boolean(),
+    minScore: unit,
+  }),
+  masks: z.strictObject({
+    enabled: z.boolean(),
+    model: z.enum(['blazepose-full', 'selfie']),
+    /** Feather radius of the composite mask, px. */
+    feather: z.number().min(0).max(64),
+  }),
+  background: z.strictObject({
+    /** median: temporal median plate (inpainted where never seen); inpaint: plate from one reference frame, person inpainted; off: no plate, generated frames used as they are. */
+    mode: z.enum(['median', 'inpaint', 'off']),
+    /** Frames sampled for the plate. */
+    samples: z.int().min(1).max(500),
+  }),
+  segments: z.strictObject({
+    count: z.int().min(1).max(64),
+    overlap: z.int().min(0).max(120),
+    minLength: z.int().min(1),
+  }),
+  generator: z.strictObject({
+    /** passthrough | synthetic | cmd:<command> | onnx:<model.onnx> */
+    spec: z.string().min(1),
+    seed: z.int(),
+    /** Seconds a cmd: generator may run per segment. */
+    timeoutSeconds: z.number().positive(),
+    /** Release model sessions between segments (lower peak memory, slower). */
+    releaseBetweenSegments: z.boolean(),
+  }),
+  temporal: z.strictObject({
+    enabled: z.boolean(),
+    strength: unit,
+    /** Carry the previous output across segment seams instead of resetting. */
+    carry: z.boolean(),
+  }),
+  footlock: z.strictObject({
+    enabled: z.boolean(),
+    /** Share of the correction applied (0.7 = locked 70 %, unlocked 30 %). */
+    strength: unit,
+  }),
+  blend: z.strictObject({
+    ramp: z.enum(['cosine', 'linear', 'triangular']),
+    colorMatch: z.boolean(),
+  }),
+  reshake: z.strictObject({ enabled: z.boolean() }),
+  encode: z.strictObject({
+    crf: z.int().min(0).max(51),
+    preset: z.enum(['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow']),
+    audio: z.boolean(),
+  }),
+});
+
+export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
+export type PipelineOverrides = DeepPartial<PipelineConfig>;
+
+const BALANCED: PipelineConfig = {
+  preset: 'balanced',
+  stabilize: { enabled: true, smoother: 'l1', window: 30, maxCropZoom: 1.2 },
+  pose: { enabled: true, model: 'movenet-thunder', smoothing: true, minScore: 0.3 },
+  masks: { enabled: true, model: 'blazepose-full', feather: 4 },
+  background: { mode: 'median', samples: 60 },
+  segments: { count: 3, overlap: 5, minLength: 10 },
+  generator: { spec: 'passthrough', seed: 1, timeoutSeconds: 3600, releaseBetweenSegments: false },
+  temporal: { enabled: true, strength: 0.6, carry: false },
+  footlock: { enabled: true, strength: 0.7 },
+  blend: { ramp: 'cosine', colorMatch: true },
+  reshake: { enabled: true },
+  encode: { crf: 18, preset: 'medium', audio: true },
+};
+
+/** What each preset changes relative to balanced, and why. */
+const PRESET_DELTAS: Record<PresetName, PipelineOverrides> = {
+  // Lightning pose (3x faster than thunder), selfie masks, fewer plate samples, fast encode.
+  fast: {
+    preset: 'fast',
+    pose: { model: 'movenet-lightning' },
+    masks: { model: 'selfie' },
+    background: { samples: 24 },
+    encode: { preset: 'veryfast', crf: 20 },
+  },
+  balanced: {},
+  // Heavier smoothing budget for the path, more plate samples, slower encode.
+  quality: {
+    preset: 'quality',
+    background: { samples: 120 },
+    temporal: { strength: 0.7 },
+    encode: { preset: 'slow', crf: 16 },
+  },
+};
+
+export function presetConfig(name: PresetName): PipelineConfig {
+  return deepMerge(structuredClone(BALANCED), PRESET_DELTAS[name]) as PipelineConfig;
+}
+
+/** Resolves a preset plus overrides into a validated config; bad values throw one ReshootError listing every problem. */
+export function resolveConfig(overrides: PipelineOverrides = {}, preset: PresetName = (overrides.preset as PresetName) ?? 'balanced'): PipelineConfig {
+  if (!PRESETS.includes(preset)) throw new ReshootError(`unknown preset "${preset}" (choose ${PRESETS.join(', ')})`);
+  const merged = deepMerge(presetConfig(preset), { ...overrides, preset });
+  const parsed = PipelineConfigSchema.safeParse(merged);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ReshootError(`invalid pipeline config: ${problems.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function deepMerge(base: unknown, over: unknown): unknown {
+  if (!isPlainObject(base) || !isPlainObject(over)) return over === undefined ? base : over;
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue;
+    out[k] = k in base ? deepMerge(base[k], v) : v;
+  }
+  return out;
+}

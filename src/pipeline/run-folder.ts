@@ -1,0 +1,131 @@
+/**
+ * The run folder: everything one `reshoot process` run produced, plus run.json,
+ * the manifest that makes it resumable. run.json is rewritten atomically after
+ * every completed step, so an interruption (Ctrl-C, crash) leaves a manifest
+ * that describes exactly the files that are complete.
+ */
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ReshootError } from '../util/errors.js';
+import { ensureDir, writeJsonAtomic } from '../util/atomic.js';
+import type { PipelineConfig } from './config.js';
+
+export const RUN_SCHEMA = 'reshoot.run/1';
+
+export type StepStatus = 'pending' | 'done' | 'skipped' | 'failed';
+
+export interface StepRecord {
+  status: StepStatus;
+  seconds?: number;
+  file?: string;
+  note?: string;
+}
+
+export interface SegmentRecord {
+  index: number;
+  label: string;
+  /** Frames [start, end) of the stabilized video this segment covers (overlaps included). */
+  start: number;
+  end: number;
+  status: StepStatus;
+  file?: string;
+  /** Wall seconds per stage inside this segment. */
+  seconds: Record<string, number>;
+  peakRssMB?: number;
+  generator?: string;
+}
+
+export interface RunManifest {
+  schema: typeof RUN_SCHEMA;
+  createdAt: string;
+  updatedAt: string;
+  status: 'running' | 'done' | 'failed' | 'interrupted';
+  error?: string;
+  input: { path: string; bytes: number; mtimeMs: number };
+  output: string;
+  config: PipelineConfig;
+  versions: Record<string, string>;
+  video?: { width: number; height: number; fps: { num: number; den: number }; frameCount: number; hasAudio: boolean };
+  /** Whole-video steps: stabilize, pose, plate, plan, contacts, blend+reshake+encode. */
+  steps: Record<string, StepRecord>;
+  segments: SegmentRecord[];
+  peakRssMB: number;
+  totalSeconds?: number;
+}
+
+export class RunFolder {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: RunManifest,
+  ) {}
+
+  path(...parts: string[]): string {
+    return join(this.dir, ...parts);
+  }
+
+  /**
+   * Opens `dir` for a run. A folder holding a previous run is reused only with
+   * `resume` (and only when input and config match); otherwise an existing,
+   * non-empty folder is refused so nothing the user had is overwritten.
+   */
+  static async open(
+    dir: string,
+    init: Omit<RunManifest, 'schema' | 'createdAt' | 'updatedAt' | 'status' | 'steps' | 'segments' | 'peakRssMB'>,
+    opts: { resume?: boolean; overwrite?: boolean } = {},
+  ): Promise<{ run: RunFolder; resumed: boolean }> {
+    const manifestPath = join(dir, 'run.json');
+    if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ReshootError(`run folder ${dir} is a file`);
+    const nonEmpty = existsSync(dir) && readdirSync(dir).length > 0;
+    if (opts.resume && existsSync(manifestPath)) {
+      const previous = JSON.parse(await readFile(manifestPath, 'utf8')) as RunManifest;
+      if (previous.schema !== RUN_SCHEMA) throw new ReshootError(`${manifestPath} is not a reshoot run manifest (schema ${previous.schema})`);
+      if (previous.input.bytes !== init.input.bytes || previous.input.mtimeMs !== init.input.mtimeMs) {
+        throw new ReshootError(`cannot resume ${dir}: the input ${init.input.path} changed since that run (size or modification time differ)`);
+      }
+      const a = JSON.stringify(stripRunOnly(previous.config));
+      const b = JSON.stringify(stripRunOnly(init.config));
+      if (a !== b) throw new ReshootError(`cannot resume ${dir}: the config differs from that run's (see its run.json); start a new run folder`);
+      const manifest: RunManifest = { ...previous, output: init.output, status: 'running', error: undefined, versions: init.versions };
+      const run = new RunFolder(dir, manifest);
+      await run.save();
+      return { run, resumed: true };
+    }
+    if (opts.resume && !existsSync(manifestPath) && nonEmpty) {
+      throw new ReshootError(`cannot resume: ${dir} has no run.json`);
+    }
+    if (nonEmpty && !opts.overwrite && !opts.resume) {
+      throw new ReshootError(`run folder ${dir} already exists and is not empty (pass --resume to continue that run, or --overwrite to start over in it)`);
+    }
+    await ensureDir(dir);
+    const now = new Date().toISOString();
+    const manifest: RunManifest = { schema: RUN_SCHEMA, createdAt: now, updatedAt: now, status: 'running', steps: {}, segments: [], peakRssMB: 0, ...init };
+    const run = new RunFolder(dir, manifest);
+    await run.save();
+    return { run, resumed: false };
+  }
+
+  /** True when `step` completed in this or an earlier (resumed) run and its file still exists. */
+  isDone(step: string): boolean {
+    const s = this.manifest.steps[step];
+    return s?.status === 'done' && (!s.file || existsSync(this.path(s.file)));
+  }
+
+  async markStep(step: string, record: StepRecord): Promise<void> {
+    this.manifest.steps[step] = record;
+    await this.save();
+  }
+
+  async save(): Promise<void> {
+    this.manifest.updatedAt = new Date().toISOString();
+    // maxRSS is the process's high-water mark (KiB), so short spikes between saves count too.
+    this.manifest.peakRssMB = Math.max(this.manifest.peakRssMB, process.resourceUsage().maxRSS / 1024);
+    await writeJsonAtomic(join(this.dir, 'run.json'), this.manifest, { overwrite: true });
+  }
+}
+
+/** Config fields that do not change what a run computes (none yet beyond the preset label). */
+function stripRunOnly(config: PipelineConfig): Omit<PipelineConfig, 'preset'> {
+  const { preset: _preset, ...rest } = config;
+  return rest;
+}
