@@ -83,7 +83,16 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     return [value, seconds];
   };
 
-  const [info] = await timed('probe', () => probeVideo(input));
+  // The generator first: a bad spec, sidecar or model fails before any frame is processed.
+  const generator: Generator = await createGenerator(cfg.generator.spec, {
+    synthetic: { seed: cfg.generator.seed },
+    cmd: { timeoutMs: cfg.generator.timeoutSeconds * 1000 },
+    onnx: { releaseBetweenSegments: cfg.generator.releaseBetweenSegments },
+  });
+  const [info] = await timed('probe', () => probeVideo(input)).catch(async (err) => {
+    await generator.close();
+    throw err;
+  });
   if (info.frameCount < 2) throw new ReshootError(`${opts.input} has ${info.frameCount} frame(s): the pipeline needs at least 2`);
   const st = statSync(input);
   const { run, resumed } = await RunFolder.open(
@@ -98,7 +107,18 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     { resume: opts.resume, overwrite: opts.overwrite },
   );
 
-  let generator: Generator | undefined;
+  // Ctrl-C / SIGTERM: record the interruption before the exit-cleanup handler ends the process.
+  const onSignal = (signal: NodeJS.Signals) => {
+    try {
+      run.markInterruptedSync(signal);
+    } catch {
+      // The manifest from the last completed step stays valid.
+    }
+    if (process.listenerCount(signal) === 1) process.exit(signal === 'SIGINT' ? 130 : 143);
+  };
+  process.prependListener('SIGINT', onSignal);
+  process.prependListener('SIGTERM', onSignal);
+
   let estimator: PoseEstimator | undefined;
   let masker: PersonMasker | undefined;
   try {
@@ -124,8 +144,9 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     const stabilized = (start: number, count: number) => stabilizedFrames(input, info, transforms, start, count);
 
     // ---- decompose: pose track + the plate's sample frames and masks, in one pass.
-    const wantMasks = cfg.pose.enabled && cfg.masks.enabled;
-    const wantPlate = wantMasks && cfg.background.mode !== 'off';
+    // Masks feed the plate, the composite, the foot lock's person layer, and generators that take conditioning.
+    const wantPlate = cfg.pose.enabled && cfg.masks.enabled && cfg.background.mode !== 'off';
+    const wantMasks = cfg.pose.enabled && cfg.masks.enabled && (wantPlate || cfg.footlock.enabled || generator.kind === 'cmd' || generator.kind === 'onnx');
     let track: PoseTrack | null = null;
     if (cfg.pose.enabled) {
       estimator = await createPoseEstimator({ model: cfg.pose.model === 'movenet-lightning' ? 'lightning' : 'thunder', minScore: cfg.pose.minScore, threads: opts.threads });
@@ -220,11 +241,6 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     }
 
     // ---- segments, one at a time.
-    generator = await createGenerator(cfg.generator.spec, {
-      synthetic: { seed: cfg.generator.seed },
-      cmd: { timeoutMs: cfg.generator.timeoutSeconds * 1000 },
-      onnx: { releaseBetweenSegments: cfg.generator.releaseBetweenSegments },
-    });
     if (resumed) run.manifest.segments = run.manifest.segments.filter((s) => s.index < plan.segments.length);
     const cv = await loadOpenCV();
     let carried: { guide: Frame; output: Frame; index: number } | null = null;
@@ -315,7 +331,9 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     await run.save().catch(() => undefined);
     throw err;
   } finally {
-    await generator?.close().catch(() => undefined);
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    await generator.close().catch(() => undefined);
     await estimator?.release().catch(() => undefined);
     await masker?.release().catch(() => undefined);
   }

@@ -4,7 +4,7 @@
  * every completed step, so an interruption (Ctrl-C, crash) leaves a manifest
  * that describes exactly the files that are complete.
  */
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReshootError } from '../util/errors.js';
@@ -114,6 +114,19 @@ export class RunFolder {
   async markStep(step: string, record: StepRecord): Promise<void> {
     this.manifest.steps[step] = record;
     await this.save();
+  }
+
+  /**
+   * Marks the run interrupted, synchronously (signal handlers cannot await).
+   * Completed steps and segments stay recorded, so --resume continues from them.
+   */
+  markInterruptedSync(signal: string): void {
+    this.manifest.status = 'interrupted';
+    this.manifest.error = `interrupted by ${signal}`;
+    this.manifest.updatedAt = new Date().toISOString();
+    const tmp = join(this.dir, `.run.${process.pid}.json`);
+    writeFileSync(tmp, `${JSON.stringify(this.manifest, null, 2)}\n`);
+    renameSync(tmp, join(this.dir, 'run.json'));
   }
 
   async save(): Promise<void> {

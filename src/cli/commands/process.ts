@@ -1,0 +1,195 @@
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { basename, extname, join, resolve } from 'node:path';
+import { PRESETS, resolveConfig, type PipelineConfig, type PipelineOverrides, type PresetName } from '../../pipeline/config.js';
+import type { PipelineEvent } from '../../pipeline/events.js';
+import { processVideo, type ProcessResult } from '../../pipeline/process.js';
+import { ReshootError } from '../../util/errors.js';
+import { progressBar, type Progress } from '../progress.js';
+
+export interface ProcessCliOptions {
+  out: string;
+  preset: string;
+  config?: string;
+  generator?: string;
+  segments?: number;
+  overlap?: number;
+  window?: number;
+  smoother?: string;
+  stabilize: boolean;
+  footlock: boolean;
+  temporal: boolean;
+  bgPlate?: string;
+  seed?: number;
+  runDir?: string;
+  resume?: boolean;
+  overwrite?: boolean;
+  json?: boolean;
+}
+
+/** Builds the run's config: preset, then a --config JSON file, then the flags (later wins). */
+export function configFromFlags(opts: Omit<ProcessCliOptions, 'out'>): PipelineConfig {
+  if (!PRESETS.includes(opts.preset as PresetName)) throw new ReshootError(`--preset must be one of ${PRESETS.join(', ')}; got "${opts.preset}"`);
+  let fromFile: PipelineOverrides = {};
+  if (opts.config) {
+    if (!existsSync(opts.config)) throw new ReshootError(`--config ${opts.config} not found`);
+    try {
+      fromFile = JSON.parse(readFileSync(opts.config, 'utf8')) as PipelineOverrides;
+    } catch (err) {
+      throw new ReshootError(`--config ${opts.config} is not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  if (opts.bgPlate !== undefined && !['median', 'inpaint', 'off'].includes(opts.bgPlate)) {
+    throw new ReshootError(`--bg-plate must be median, inpaint or off; got "${opts.bgPlate}"`);
+  }
+  const flags: PipelineOverrides = {
+    ...(opts.generator !== undefined || opts.seed !== undefined ? { generator: { spec: opts.generator, seed: opts.seed } } : {}),
+    segments: { count: opts.segments, overlap: opts.overlap },
+    stabilize: {
+      window: opts.window,
+      smoother: (opts.smoother ?? (opts.window !== undefined ? 'moving-average' : undefined)) as PipelineConfig['stabilize']['smoother'] | undefined,
+      ...(opts.stabilize === false && { enabled: false }),
+    },
+    ...(opts.footlock === false && { footlock: { enabled: false } }),
+    ...(opts.temporal === false && { temporal: { enabled: false } }),
+    ...(opts.bgPlate !== undefined && { background: { mode: opts.bgPlate as 'median' } }),
+  };
+  const preset = opts.preset as PresetName;
+  return resolveConfig(merge(fromFile, flags), preset);
+}
+
+function merge(a: PipelineOverrides, b: PipelineOverrides): PipelineOverrides {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v && typeof v === 'object' && !Array.isArray(v)) out[k] = { ...((a as Record<string, object>)[k] ?? {}), ...stripUndefined(v as object) };
+    else if (v !== undefined) out[k] = v;
+  }
+  return out as PipelineOverrides;
+}
+
+function stripUndefined(o: object): object {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/** Progress bars per stage (and per segment) from pipeline events; a one-line log when bars are off. */
+export function cliListener(log: (s: string) => void): { onEvent: (e: PipelineEvent) => void; stop(): void } {
+  let bar: Progress | null = null;
+  const stop = () => {
+    bar?.stop();
+    bar = null;
+  };
+  return {
+    onEvent(e) {
+      const where = e.segment !== undefined ? ` ${e.segment + 1}/${e.segments ?? '?'}` : '';
+      if (e.type === 'stage-start') {
+        stop();
+        bar = progressBar(`${e.stage}${where}`);
+      } else if (e.type === 'progress') {
+        bar?.update(e.done, e.total);
+      } else if (e.type === 'stage-end') {
+        stop();
+        if (e.reused) log(`${e.stage}${where}: reused from the earlier run`);
+        else if (e.seconds !== undefined && (e.stage === 'segment' || e.seconds >= 1)) log(`${e.stage}${where}: ${e.seconds.toFixed(1)} s`);
+      }
+    },
+    stop,
+  };
+}
+
+export async function processCommand(input: string, opts: ProcessCliOptions): Promise<void> {
+  const config = configFromFlags(opts);
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const listener = cliListener(log);
+  let result: ProcessResult;
+  try {
+    result = await processVideo({
+      input,
+      output: opts.out,
+      config,
+      runDir: opts.runDir,
+      resume: opts.resume,
+      overwrite: opts.overwrite,
+      onEvent: listener.onEvent,
+    });
+  } finally {
+    listener.stop();
+  }
+  const m = result.run.manifest;
+  if (opts.json) {
+    process.stdout.write(`${JSON.stringify(m, null, 2)}\n`);
+    return;
+  }
+  const say = (s: string) => process.stdout.write(`${s}\n`);
+  say(`output   ${result.output}`);
+  say(`run      ${result.runDir} (run.json: config, versions, timings)${result.resumed ? ' [resumed]' : ''}`);
+  say(`total    ${result.seconds.toFixed(1)} s, peak RSS ${m.peakRssMB.toFixed(0)} MB`);
+  for (const s of m.segments) {
+    const stages = Object.entries(s.seconds)
+      .filter(([k]) => k !== 'total')
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ');
+    say(`segment  ${s.index} ${s.label.padEnd(9)} frames ${s.start}-${s.end - 1}: ${(s.seconds.total ?? 0).toFixed(1)} s (${stages})`);
+  }
+}
+
+export interface BatchCliOptions extends Omit<ProcessCliOptions, 'out' | 'runDir' | 'json'> {
+  outDir: string;
+  concurrency: number;
+}
+
+const VIDEO_EXTENSIONS = new Set(['.mp4', '.mov', '.avi', '.mkv', '.webm', '.m4v']);
+
+/** The videos a batch names: a folder (its video files) or a text file with one path per line. */
+export function batchInputs(source: string): string[] {
+  if (!existsSync(source)) throw new ReshootError(`${source} not found`);
+  if (statSync(source).isDirectory()) {
+    const files = readdirSync(source)
+      .filter((f) => VIDEO_EXTENSIONS.has(extname(f).toLowerCase()))
+      .sort()
+      .map((f) => join(source, f));
+    if (files.length === 0) throw new ReshootError(`${source} holds no video files (${[...VIDEO_EXTENSIONS].join(' ')})`);
+    return files;
+  }
+  const lines = readFileSync(source, 'utf8')
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+  if (lines.length === 0) throw new ReshootError(`${source} lists no videos`);
+  return lines.map((l) => resolve(l));
+}
+
+export async function batchCommand(source: string, opts: BatchCliOptions): Promise<void> {
+  const config = configFromFlags(opts);
+  const inputs = batchInputs(source);
+  if (!(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) throw new ReshootError(`--concurrency must be a whole number >= 1; got ${opts.concurrency}`);
+  const concurrency = Math.min(opts.concurrency, inputs.length, availableParallelism());
+  const outDir = resolve(opts.outDir);
+  const names = new Set<string>();
+  const jobs = inputs.map((input) => {
+    let name = basename(input, extname(input));
+    while (names.has(name)) name += '_';
+    names.add(name);
+    return { input, output: join(outDir, `${name}.mp4`) };
+  });
+  const results: { input: string; ok: boolean; message: string }[] = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < jobs.length) {
+      const job = jobs[next++];
+      const t0 = performance.now();
+      try {
+        await processVideo({ input: job.input, output: job.output, config, resume: opts.resume, overwrite: opts.overwrite });
+        results.push({ input: job.input, ok: true, message: `${job.output} (${((performance.now() - t0) / 1000).toFixed(1)} s)` });
+      } catch (err) {
+        results.push({ input: job.input, ok: false, message: (err as Error).message });
+      }
+      const last = results[results.length - 1];
+      process.stderr.write(`[${results.length}/${jobs.length}] ${last.ok ? 'ok  ' : 'FAIL'} ${job.input}: ${last.message}\n`);
+    }
+  };
+  mkdirSync(outDir, { recursive: true });
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  const failed = results.filter((r) => !r.ok).length;
+  process.stdout.write(`batch: ${results.length - failed} done, ${failed} failed\n`);
+  if (failed > 0) process.exitCode = 1;
+}
