@@ -121,7 +121,7 @@ async function prepareNow(id: ModelId, opts: { force?: boolean }): Promise<Prepa
     if (entry && 'bytes' in entry) {
       return { id: spec.id, onnxPath, fromCache: true, ms: performance.now() - t0, sourceSha256, converterVersion, onnxBytes: entry.bytes.byteLength, bytes: entry.bytes };
     }
-    if (entry) rebuiltBecause = entry.problem;
+    if (entry && 'problem' in entry) rebuiltBecause = entry.problem;
   } else {
     rebuiltBecause = 'forced';
   }
