@@ -1,0 +1,233 @@
+/**
+ * Temporal consistency: flow is computed on the INPUT (guide) video, the
+ * previous OUTPUT frame is warped onto the current one with it, and blended
+ * into the current generated frame where the flow passes the
+ * forward-backward occlusion check. Recursive, so per-frame noise of a
+ * frame-independent generator is averaged along motion trajectories
+ * (reduces flicker) while pixels follow the input's motion (no motion blur
+ * where the flow is right; occluded pixels keep the generated value).
+ */
+import { decodeFrames, encodeFrames, probeVideo, type Frame, type GrayFrame, type ProgressFn } from '../video/index.js';
+import { warpByFlow, type FarnebackOptions } from '../flow/index.js';
+import { ReshootError } from '../util/errors.js';
+import { flowSize, nonOcclusionMask, resizeGray, rgbToGray, warpRgb } from './flow-tools.js';
+import { denseFlow } from '../flow/index.js';
+
+export interface TemporalOptions {
+  /** Weight of the warped previous output where the flow is reliable, in [0, 1). Default 0.6. */
+  strength?: number;
+  /** Flow is computed at this fraction of the frame size and upsampled. Default 0.5. */
+  flowScale?: number;
+  /** Farneback settings (default: FARNEBACK_DEFAULTS of src/flow, i.e. 0.5, 3, 15, 3, 5, 1.2). */
+  farneback?: FarnebackOptions;
+  /** Frame indices where the recursion restarts (segment starts). */
+  resetAt?: Iterable<number>;
+  /** Keep the recursion running through the frames in resetAt (smooths seams too). Default false. */
+  carry?: boolean;
+  /**
+   * Photometric guard: a pixel is not blended where the previous guide frame,
+   * warped by the flow, differs from the current guide frame by more than
+   * this (8-bit gray levels, at the flow size). 255 turns it off. Default 12.
+   */
+  maxGuideError?: number;
+}
+
+export const TEMPORAL_DEFAULTS = Object.freeze({ strength: 0.6, flowScale: 0.5, carry: false, maxGuideError: 12 });
+
+/** What push() returns besides the frame. */
+export interface TemporalStep {
+  frame: Frame;
+  /** Fraction of pixels blended (passed the occlusion check); 0 on the first frame and at resets. */
+  reliable: number;
+  /** True when this frame started a fresh recursion (first frame or a segment start without carry). */
+  reset: boolean;
+}
+
+function checkStrength(s: number): void {
+  if (!(s >= 0 && s < 1)) throw new ReshootError(`temporal strength must be in [0, 1), got ${s}`);
+}
+
+/** Streaming consistency filter: push frames in order; memory is two frames. */
+export class TemporalConsistency {
+  readonly strength: number;
+  readonly flowScale: number;
+  readonly carry: boolean;
+  readonly maxGuideError: number;
+  private readonly farneback?: FarnebackOptions;
+  private readonly resets: Set<number>;
+  private index = 0;
+  private prevGuide?: GrayFrame;
+  private prevOut?: Frame;
+  private primed = false;
+
+  constructor(opts: TemporalOptions = {}) {
+    this.strength = opts.strength ?? TEMPORAL_DEFAULTS.strength;
+    this.flowScale = opts.flowScale ?? TEMPORAL_DEFAULTS.flowScale;
+    this.carry = opts.carry ?? TEMPORAL_DEFAULTS.carry;
+    this.maxGuideError = opts.maxGuideError ?? TEMPORAL_DEFAULTS.maxGuideError;
+    if (!(this.maxGuideError >= 0)) throw new ReshootError(`maxGuideError must be >= 0, got ${this.maxGuideError}`);
+    checkStrength(this.strength);
+    flowSize(64, 64, this.flowScale);
+    this.farneback = opts.farneback;
+    this.resets = new Set(opts.resetAt ?? []);
+  }
+
+  /**
+   * Starts the recursion from a known state instead of a fresh one: the guide
+   * and OUTPUT frame just before the next frame pushed. Used to carry across a
+   * seam when segments are processed separately (prime segment k with
+   * segment k-1's output at frame start_k - 1). The next push blends even if
+   * its index is in resetAt.
+   */
+  async prime(guide: Frame | GrayFrame, output: Frame): Promise<void> {
+    const fs = flowSize(output.width, output.height, this.flowScale);
+    const gray = guide.data.length === guide.width * guide.height * 3 ? rgbToGray(guide as Frame) : (guide as GrayFrame);
+    this.prevGuide = await resizeGray(gray, fs.width, fs.height);
+    this.prevOut = output;
+    this.primed = true;
+  }
+
+  /** Frames pushed so far. */
+  get frameIndex(): number {
+    return this.index;
+  }
+
+  /**
+   * Processes the next frame. `guide` is the input frame at the same time
+   * (RGB or gray, any size with the same aspect; gray at the flow size is
+   * cheapest), `generated` the generator's frame.
+   */
+  async push(guide: Frame | GrayFrame, generated: Frame): Promise<TemporalStep> {
+    const { width: W, height: H } = generated;
+    if (generated.data.length !== W * H * 3) throw new ReshootError(`generated frame ${this.index} is not ${W}x${H} RGB`);
+    const fs = flowSize(W, H, this.flowScale);
+    const gray = guide.data.length === guide.width * guide.height * 3 ? rgbToGray(guide as Frame) : (guide as GrayFrame);
+    const g = await resizeGray(gray, fs.width, fs.height);
+    const t = this.index++;
+    const reset = !this.prevOut || !this.prevGuide || (this.resets.has(t) && !this.carry && !this.primed);
+    this.primed = false;
+    if (this.prevOut && (this.prevOut.width !== W || this.prevOut.height !== H)) {
+      throw new ReshootError(`generated frame ${t} is ${W}x${H}, earlier frames were ${this.prevOut.width}x${this.prevOut.height}`);
+    }
+    if (reset || this.strength === 0) {
+      this.prevGuide = g;
+      this.prevOut = generated;
+      return { frame: generated, reliable: 0, reset };
+    }
+    // Anchored in frame t: toPrev maps t -> t-1 (warps the previous output onto t), fromPrev t-1 -> t for the check.
+    const toPrev = await denseFlow(g, this.prevGuide!, this.farneback);
+    const fromPrev = await denseFlow(this.prevGuide!, g, this.farneback);
+    const mask = nonOcclusionMask(toPrev, fromPrev);
+    if (this.maxGuideError < 255) {
+      // Photometric guard on the guide: where the previous guide frame, warped, does not
+      // reproduce the current one, the flow is wrong there and blending would smear.
+      const back = await warpByFlow(this.prevGuide!, toPrev);
+      const lim = this.maxGuideError;
+      for (let i = 0; i < mask.length; i++) if (mask[i] && Math.abs(back.data[i] - g.data[i]) > lim) mask[i] = 0;
+    }
+    const warped = await warpRgb(this.prevOut!, toPrev);
+    const out = new Uint8Array(W * H * 3);
+    const a = this.strength;
+    const G = generated.data, P = warped.data;
+    const sx = fs.width / W, sy = fs.height / H;
+    let used = 0;
+    // Nearest mask pixel per column, computed once per frame rather than per pixel.
+    const col = new Int32Array(W);
+    for (let x = 0; x < W; x++) col[x] = Math.min(fs.width - 1, Math.floor((x + 0.5) * sx));
+    for (let y = 0, o = 0; y < H; y++) {
+      const my = Math.min(fs.height - 1, Math.floor((y + 0.5) * sy)) * fs.width;
+      for (let x = 0; x < W; x++, o += 3) {
+        if (mask[my + col[x]]) {
+          used++;
+          out[o] = G[o] + a * (P[o] - G[o]) + 0.5;
+          out[o + 1] = G[o + 1] + a * (P[o + 1] - G[o + 1]) + 0.5;
+          out[o + 2] = G[o + 2] + a * (P[o + 2] - G[o + 2]) + 0.5;
+        } else {
+          out[o] = G[o];
+          out[o + 1] = G[o + 1];
+          out[o + 2] = G[o + 2];
+        }
+      }
+    }
+    const frame: Frame = { width: W, height: H, data: out };
+    this.prevGuide = g;
+    this.prevOut = frame;
+    return { frame, reliable: used / (W * H), reset: false };
+  }
+}
+
+/**
+ * Runs the consistency filter over in-memory frames (tests, notebooks).
+ * `initial` primes the recursion (see TemporalConsistency.prime).
+ */
+export async function applyTemporalConsistency(
+  guide: (Frame | GrayFrame)[],
+  generated: Frame[],
+  opts: TemporalOptions & { initial?: { guide: Frame | GrayFrame; output: Frame } } = {},
+): Promise<Frame[]> {
+  if (guide.length !== generated.length) throw new ReshootError(`guide has ${guide.length} frames, generated ${generated.length}`);
+  const tc = new TemporalConsistency(opts);
+  if (opts.initial) await tc.prime(opts.initial.guide, opts.initial.output);
+  const out: Frame[] = [];
+  for (let i = 0; i < generated.length; i++) out.push((await tc.push(guide[i], generated[i])).frame);
+  return out;
+}
+
+export interface TemporalVideoOptions extends TemporalOptions {
+  overwrite?: boolean;
+  onProgress?: ProgressFn;
+}
+
+export interface TemporalVideoResult {
+  frames: number;
+  /** Mean fraction of pixels blended over the frames that were not resets. */
+  meanReliable: number;
+  resets: number;
+  seconds: number;
+}
+
+/**
+ * Applies the stage to video files, streaming: `generated` and `guide` are
+ * decoded side by side (the guide as gray at the flow size), the result is
+ * encoded to `outPath` at the generated clip's frame rate. Both clips must
+ * have the same number of frames; sizes may differ if the aspect matches.
+ */
+export async function temporalVideo(generatedPath: string, guidePath: string, outPath: string, opts: TemporalVideoOptions = {}): Promise<TemporalVideoResult> {
+  const [gi, ii] = await Promise.all([probeVideo(generatedPath), probeVideo(guidePath)]);
+  if (gi.frameCount !== ii.frameCount) {
+    throw new ReshootError(`${generatedPath} has ${gi.frameCount} frames but its guide ${guidePath} has ${ii.frameCount}: they must match frame for frame`);
+  }
+  if (Math.abs(gi.width / gi.height - ii.width / ii.height) > 0.02) {
+    throw new ReshootError(`${generatedPath} (${gi.width}x${gi.height}) and its guide ${guidePath} (${ii.width}x${ii.height}) have different aspect ratios`);
+  }
+  const tc = new TemporalConsistency(opts);
+  const fs = flowSize(gi.width, gi.height, tc.flowScale);
+  const started = performance.now();
+  let frames = 0, reliableSum = 0, blended = 0, resets = 0;
+  async function* run(): AsyncGenerator<Frame> {
+    const gens = decodeFrames(generatedPath, { info: gi });
+    const guides = decodeFrames(guidePath, { info: ii, gray: true, scale: fs });
+    try {
+      for (;;) {
+        const [a, b] = await Promise.all([gens.next(), guides.next()]);
+        if (a.done || b.done) {
+          if (a.done !== b.done) throw new ReshootError(`${a.done ? generatedPath : guidePath} ended early at frame ${frames}`);
+          break;
+        }
+        const step = await tc.push(b.value, a.value);
+        frames++;
+        if (step.reset) resets++;
+        else {
+          blended++;
+          reliableSum += step.reliable;
+        }
+        opts.onProgress?.(frames, gi.frameCount);
+        yield step.frame;
+      }
+    } finally {
+      await Promise.all([gens.return(undefined), guides.return(undefined)]);
+    }
+  }
+  await encodeFrames(run(), outPath, { fps: gi.fps, overwrite: opts.overwrite });
+  return { frames, meanReliable: blended ? reliableSum / blended : 0, resets, seconds: (performance.now() - started) / 1000 };
+}

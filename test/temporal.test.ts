@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import sharp from 'sharp';
+import { applyTemporalConsistency, TemporalConsistency } from '../src/temporal/index.js';
+import { psnr } from '../src/metrics/index.js';
+import type { Frame } from '../src/video/index.js';
+import { mediaFile } from './helpers.js';
+
+async function loadRgb(name: string): Promise<Frame> {
+  const { data, info } = await sharp(mediaFile(name)).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  return { width: info.width, height: info.height, data: new Uint8Array(data) };
+}
+
+function slidingClip(img: Frame, n: number, w: number, h: number, dx: number, dy: number): Frame[] {
+  return Array.from({ length: n }, (_, t) => {
+    const x0 = 40 + dx * t, y0 = 40 + dy * t;
+    const data = new Uint8Array(w * h * 3);
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        for (let c = 0; c < 3; c++) data[(y * w + x) * 3 + c] = 20 + Math.round((img.data[((y0 + y) * img.width + x0 + x) * 3 + c] * 215) / 255);
+      }
+    }
+    return { width: w, height: h, data };
+  });
+}
+
+const addOffset = (f: Frame, d: number): Frame => ({ ...f, data: f.data.map((v) => v + d) });
+const meanDiff = (a: Frame, b: Frame) => a.data.reduce((s, v, i) => s + v - b.data[i], 0) / a.data.length;
+
+test('static shot with alternating flicker +-a: the recursion settles at (1 - s) a / (1 + s), as derived by hand', async () => {
+  // On a flat guide the flow is exactly zero and every pixel passes the check, so per pixel
+  // e_t = (1 - s) d_t + s e_{t-1} with d_t = +-a alternating: steady state |e| = (1 - s) a / (1 + s).
+  const flat: Frame = { width: 64, height: 48, data: new Uint8Array(64 * 48 * 3).fill(128) };
+  const a = 20, s = 0.6;
+  const n = 14;
+  const guide = Array.from({ length: n }, () => flat);
+  const gen = guide.map((f, t) => addOffset(f, t % 2 ? -a : a));
+  const out = await applyTemporalConsistency(guide, gen, { strength: s });
+  const expected = ((1 - s) * a) / (1 + s); // 5 levels; per-step rounding adds at most 0.5 / (1 - s)
+  for (let t = 10; t < n; t++) {
+    const e = meanDiff(out[t], flat);
+    assert.ok(Math.abs(Math.abs(e) - expected) <= 1.25, `frame ${t}: offset ${e}, expected +-${expected}`);
+    assert.equal(Math.sign(e), t % 2 ? -1 : 1);
+  }
+  assert.deepEqual(out[0].data, gen[0].data);
+
+  // On a textured still (real photo) the flicker is still cut to well under half.
+  const img = await loadRgb('rubberwhale1.png');
+  const still = slidingClip(img, n, 96, 64, 0, 0);
+  const out2 = await applyTemporalConsistency(still, still.map((f, t) => addOffset(f, t % 2 ? -a : a)), { strength: s });
+  for (let t = 10; t < n; t++) assert.ok(Math.abs(meanDiff(out2[t], still[t])) < 0.5 * a);
+});
+
+test('motion is not blurred: a clean translation clip passes through nearly unchanged, unlike averaging without warping', async () => {
+  const img = await loadRgb('building.jpg');
+  const clip = slidingClip(img, 8, 160, 120, 3, 1);
+  const out = await applyTemporalConsistency(clip, clip, { strength: 0.6 });
+  // Without warping, blending the previous frame 60/40 would misplace every edge by 3 px.
+  const naive = clip.map((f, t) => (t === 0 ? f : { ...f, data: f.data.map((v, i) => Math.round(0.4 * v + 0.6 * clip[t - 1].data[i])) }));
+  for (let t = 1; t < 8; t++) {
+    const p = psnr(out[t], clip[t]);
+    assert.ok(p > 33, `frame ${t}: PSNR ${p.toFixed(2)} dB`);
+    assert.ok(p > psnr(naive[t], clip[t]) + 8, `frame ${t}: warped ${p.toFixed(2)} vs naive ${psnr(naive[t], clip[t]).toFixed(2)} dB`);
+  }
+});
+
+test('reset at segment starts returns the generated frame unchanged; carry keeps blending there; prime carries a given state', async () => {
+  const img = await loadRgb('rubberwhale1.png');
+  const still = slidingClip(img, 6, 64, 48, 0, 0);
+  const gen = still.map((f, t) => addOffset(f, t % 2 ? -15 : 15));
+  const reset = await applyTemporalConsistency(still, gen, { resetAt: [3] });
+  assert.deepEqual(reset[3].data, gen[3].data);
+  assert.notDeepEqual(reset[4].data, gen[4].data);
+  const carried = await applyTemporalConsistency(still, gen, { resetAt: [3], carry: true });
+  assert.notDeepEqual(carried[3].data, gen[3].data);
+
+  const flat: Frame = { width: 32, height: 32, data: new Uint8Array(32 * 32 * 3).fill(100) };
+  const tc = new TemporalConsistency({ strength: 0.5, resetAt: [0] });
+  await tc.prime(flat, flat);
+  const step = await tc.push(flat, addOffset(flat, -15));
+  assert.equal(step.reset, false);
+  assert.equal(step.reliable, 1);
+  // Half way between the primed frame (100) and the generated one (85), rounded: 92.5 + 0.5 -> 93.
+  assert.ok(step.frame.data.every((v) => v === 93));
+});
+
+test('occluded regions keep the generated frame: a guide that changes completely is not blended', async () => {
+  const img = await loadRgb('building.jpg');
+  const a = slidingClip(img, 1, 96, 64, 0, 0)[0];
+  const b = slidingClip(await loadRgb('rubberwhale1.png'), 1, 96, 64, 0, 0)[0];
+  const tc = new TemporalConsistency({ strength: 0.6 });
+  await tc.push(a, a);
+  const step = await tc.push(b, b);
+  assert.ok(step.reliable < 0.3, `blended ${step.reliable}`);
+  assert.ok(psnr(step.frame, b) > 25);
+});
+
+test('bad options are user errors', () => {
+  assert.throws(() => new TemporalConsistency({ strength: 1 }), /strength/);
+  assert.throws(() => new TemporalConsistency({ flowScale: 0 }), /flow scale/);
+});
