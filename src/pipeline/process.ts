@@ -429,7 +429,7 @@ function processSegmentFrames(w: SegmentWork): Promise<{ stream: AsyncGenerator<
   const count = seg.end - seg.start;
   const chunk = w.generator.kind === 'cmd' ? count : Math.max(1, w.chunkFrames);
   let last: { guide: Frame; output: Frame; index: number } | null = null;
-  const temporal = cfg.temporal.enabled ? new TemporalConsistency({ strength: Math.min(cfg.temporal.strength, 0.95), carry: cfg.temporal.carry }) : null;
+  const temporal = cfg.temporal.enabled ? new TemporalConsistency({ strength: cfg.temporal.strength, flowScale: cfg.temporal.flowScale, carry: cfg.temporal.carry }) : null;
 
   async function* stream(): AsyncGenerator<Frame> {
     if (temporal && w.carried && w.carried.index === seg.start - 1) await temporal.prime(w.carried.guide, w.carried.output);
