@@ -1,0 +1,27 @@
+/**
+ * The bench harness: GPU memory sampler, validation row columns and budgets,
+ * the validation runner with its pluggable RunConfiguration, CSV in/out,
+ * comparison of two runs, the HTML report and the environment sidecar.
+ */
+export * from './columns.js';
+export * from './budgets.js';
+export * from './gpu-sampler.js';
+export { processTree, residentBytes, startRssSampler, type RssPeaks } from './process-tree.js';
+export * from './csv.js';
+export * from './environment.js';
+export * from './runner.js';
+export * from './stabilize-run.js';
+export { compareRows, noiseBand, formatComparison, COMPARED_METRICS, type MetricChange } from './compare.js';
+export {
+  reportHtml,
+  validationFigures,
+  timeFigure,
+  gpuFigure,
+  flickerFigure,
+  feetFigure,
+  stabilizationFigure,
+  kernelsFigure,
+  summaryTable,
+  type NamedFigure,
+} from './report.js';
+export * from './validate.js';

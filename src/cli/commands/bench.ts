@@ -1,0 +1,108 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import {
+  compareRows,
+  formatComparison,
+  formatSummaryTable,
+  latestResult,
+  readCsv,
+  reportHtml,
+  runValidationToCsv,
+  sidecarPath,
+} from '../../bench/index.js';
+import { runKernelBenchmarks } from '../../bench/kernels.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { ReshootError } from '../../util/errors.js';
+import { packageRoot } from '../../util/paths.js';
+import { progressBar } from '../progress.js';
+
+export interface BenchCliOptions {
+  datasets?: string;
+  configs?: string;
+  segments?: string;
+  maxFrames?: number;
+  repeat: number;
+  kernels?: boolean;
+  compare?: string[];
+  failOnRegression?: boolean;
+  html?: string;
+  from?: string;
+  budgetGpuGb: number;
+  budgetSeconds: number;
+  gpuIntervalMs: number;
+  out?: string;
+  overwrite?: boolean;
+}
+
+const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
+
+export async function benchCommand(opts: BenchCliOptions): Promise<void> {
+  if (opts.compare) return compareMode(opts);
+  if (opts.html) return htmlMode(opts);
+  if (opts.from) throw new ReshootError('--from is for --html (which CSV to render)');
+  if (opts.kernels) return kernelsMode(opts);
+  if (!(opts.budgetGpuGb > 0)) throw new ReshootError(`--budget-gpu-gb must be positive; got ${opts.budgetGpuGb}`);
+  if (!(opts.budgetSeconds > 0)) throw new ReshootError(`--budget-seconds must be positive; got ${opts.budgetSeconds}`);
+  if (!(opts.repeat >= 1)) throw new ReshootError(`--repeat must be at least 1; got ${opts.repeat}`);
+  if (!(opts.gpuIntervalMs >= 10)) throw new ReshootError(`--gpu-interval-ms must be at least 10; got ${opts.gpuIntervalMs}`);
+  if (opts.maxFrames !== undefined && !(opts.maxFrames >= 2)) throw new ReshootError(`--max-frames must be at least 2; got ${opts.maxFrames}`);
+  const segments = list(opts.segments)?.map(Number);
+  const bar = progressBar('validate', 'segments');
+  const logLines = !process.stderr.isTTY;
+  let lastLabel = '';
+  let result;
+  try {
+    result = await runValidationToCsv({
+      datasets: list(opts.datasets),
+      configurations: list(opts.configs),
+      segments,
+      maxFrames: opts.maxFrames,
+      repeats: opts.repeat,
+      budgets: { gpuGb: opts.budgetGpuGb, seconds: opts.budgetSeconds },
+      gpu: { intervalMs: opts.gpuIntervalMs },
+      out: opts.out ? resolve(opts.out) : undefined,
+      overwrite: opts.overwrite,
+      onProgress: (done, total, label) => {
+        bar.update(done, total);
+        if (logLines && label !== lastLabel) process.stderr.write(`validate: ${label} (${done}/${total} segments done)\n`);
+        lastLabel = label;
+      },
+    });
+  } finally {
+    bar.stop();
+  }
+  process.stdout.write(`${formatSummaryTable(result.rows)}\n`);
+  process.stdout.write(`wrote ${result.csvPath} and ${result.envPath} (${result.seconds.toFixed(1)} s)\n`);
+}
+
+async function kernelsMode(opts: BenchCliOptions): Promise<void> {
+  const r = await runKernelBenchmarks({ out: opts.out ? resolve(opts.out) : undefined, overwrite: opts.overwrite, log: (l) => process.stderr.write(`${l}\n`) });
+  process.stdout.write(`${r.table}\nwrote ${r.csvPath}\n`);
+}
+
+function compareMode(opts: BenchCliOptions): void {
+  const files = opts.compare!;
+  if (files.length !== 2) throw new ReshootError(`--compare needs two CSV files (A = before, B = after); got ${files.length}`);
+  const [a, b] = files.map((f) => readCsv(resolve(f)));
+  const changes = compareRows(a, b);
+  if (changes.length === 0) throw new ReshootError(`${files[0]} and ${files[1]} share no (dataset, configuration) with a measured metric`);
+  process.stdout.write(`A = ${files[0]}\nB = ${files[1]}\n${formatComparison(changes)}\n`);
+  const worse = changes.filter((c) => c.flag === 'worse');
+  process.stdout.write(`${worse.length} change(s) outside the noise band for the worse, ${changes.filter((c) => c.flag === 'better').length} for the better\n`);
+  if (opts.failOnRegression && worse.length) throw new ReshootError(`${worse.length} regression(s) outside the noise band`, { exitCode: 3 });
+}
+
+async function htmlMode(opts: BenchCliOptions): Promise<void> {
+  const results = join(packageRoot(), 'results');
+  const from = opts.from ? resolve(opts.from) : latestResult(results, 'validation');
+  if (!from) throw new ReshootError(`no validation CSV in ${results}; run \`reshoot bench\` first or pass --from <csv>`);
+  const rows = readCsv(from);
+  if (!rows.some((r) => r.row_type === 'segment')) throw new ReshootError(`${from} has no segment rows; is it a validation CSV?`);
+  const env = sidecarPath(from);
+  const environment = existsSync(env) ? (JSON.parse(readFileSync(env, 'utf8')) as unknown) : undefined;
+  const kernelsCsv = latestResult(results, 'kernels');
+  const kernels = kernelsCsv ? readCsv(kernelsCsv) : undefined;
+  const out = resolve(opts.html!);
+  await writeFileAtomic(out, reportHtml(rows, { source: from, environment, kernels }), { overwrite: opts.overwrite });
+  process.stdout.write(`wrote ${out} from ${from}\n`);
+}
