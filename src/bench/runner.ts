@@ -131,6 +131,11 @@ export interface OpenSegment {
   /** Seconds spent measuring (time_measure_s; not part of wall_s). */
   addMeasureTime(seconds: number): void;
   trackProcess(pid: number): void;
+  /**
+   * Ends GPU and RSS sampling now (the segment's work is over) while its
+   * metrics are still to come; close() then uses these figures.
+   */
+  stopSampling(): Promise<void>;
   /** Writes the row; later calls do nothing. */
   close(result?: SegmentMetrics | { error: unknown }): Promise<void>;
 }
@@ -355,8 +360,16 @@ export async function runValidation(matrix: ValidationMatrix, run: RunConfigurat
               const sampler = await GpuSampler.start(opts.gpu ?? {});
               const rss = startRssSampler(rssIntervalMs);
               let closed = false;
+              let sampled: { rssPeaks: ReturnType<typeof rss.stop>; gpu: Awaited<ReturnType<typeof sampler.stop>> } | null = null;
+              const stopSampling = async () => {
+                sampled ??= { rssPeaks: rss.stop(), gpu: await sampler.stop() };
+                return sampled;
+              };
               return {
                 span,
+                async stopSampling() {
+                  await stopSampling();
+                },
                 workDir: segDir,
                 addStageTime(name, secs) {
                   stageTimes.set(name, (stageTimes.get(name) ?? 0) + secs);
@@ -371,8 +384,7 @@ export async function runValidation(matrix: ValidationMatrix, run: RunConfigurat
                 async close(result) {
                   if (closed) return;
                   closed = true;
-                  const rssPeaks = rss.stop();
-                  const gpu = await sampler.stop();
+                  const { rssPeaks, gpu } = await stopSampling();
                   const wall = [...stageTimes.values()].reduce((a, b) => a + b, 0);
                   for (const st of STAGES) if (stageTimes.has(st)) row[`time_${st}_s`] = cell(stageTimes.get(st)!, 5);
                   row.time_measure_s = cell(measureSeconds, 5);

@@ -14,22 +14,37 @@ import { captureEnvironment, type BenchEnvironment } from './environment.js';
 import type { GpuSamplerOptions } from './gpu-sampler.js';
 import { runValidation, type BenchConfiguration, type RunConfiguration, type ValidationMatrix } from './runner.js';
 import { DEFAULT_DATASETS, STABILIZE_ONLY_CONFIGURATIONS, datasetByName, runStabilizationOnly } from './stabilize-run.js';
+import { PIPELINE_CONFIGURATIONS, runPipeline } from './pipeline-run.js';
+
+/**
+ * Every configuration `reshoot bench` knows: the pipeline presets (with the
+ * synthetic stand-in generator) and the stabilization-only runs. By default
+ * only the pipeline presets run.
+ */
+export const ALL_CONFIGURATIONS: readonly BenchConfiguration[] = [...PIPELINE_CONFIGURATIONS, ...STABILIZE_ONLY_CONFIGURATIONS];
+
+/** Frames of each video a default run uses: keeps the full matrix (6 clips x 3 presets) within 15 minutes on 2 cores. */
+export const DEFAULT_MAX_FRAMES = 90;
+
+/** Runs a configuration with the plug-in that owns it: stab-* are stabilization-only, the rest the whole pipeline. */
+export const runByConfiguration: RunConfiguration = (video, config, hooks) =>
+  (config.id.startsWith('stab-') ? runStabilizationOnly : runPipeline)(video, config, hooks);
 
 export interface ValidateOptions {
   /** Dataset names (manifest video ids, synth presets). Default DEFAULT_DATASETS. */
   datasets?: string[];
   /** Configurations: objects, or ids picked from `available`. Default all of `available`. */
   configurations?: (BenchConfiguration | string)[];
-  /** The configurations ids refer to. Default STABILIZE_ONLY_CONFIGURATIONS. */
+  /** The configurations ids refer to. Default ALL_CONFIGURATIONS (ids); with no ids, PIPELINE_CONFIGURATIONS run. */
   available?: readonly BenchConfiguration[];
   /** Segment counts: every configuration runs once per count (ids get a `/s<n>` suffix when several). */
   segments?: number[];
-  /** Use at most this many frames of each video (from the start). */
+  /** Use at most this many frames of each video (from the start). Default DEFAULT_MAX_FRAMES; 0 = whole clips. */
   maxFrames?: number;
   repeats?: number;
   budgets?: Partial<Budgets>;
   gpu?: GpuSamplerOptions;
-  /** The plug-in. Default: the stabilization-only run. */
+  /** The plug-in. Default: runByConfiguration. */
   run?: RunConfiguration;
   /** Output CSV. Default <packageRoot>/results/<timestamp>-validation.csv. */
   out?: string;
@@ -79,13 +94,17 @@ export async function runValidationToCsv(opts: ValidateOptions = {}): Promise<Va
   const envPath = sidecarPath(csvPath);
   assertCanWrite(csvPath, { overwrite: opts.overwrite });
   assertCanWrite(envPath, { overwrite: opts.overwrite });
-  const configurations = selectConfigurations(opts.configurations, opts.available ?? STABILIZE_ONLY_CONFIGURATIONS, opts.segments);
+  const configurations = selectConfigurations(
+    opts.configurations ?? (opts.available ? undefined : [...PIPELINE_CONFIGURATIONS]),
+    opts.available ?? ALL_CONFIGURATIONS,
+    opts.segments,
+  );
   if (configurations.length === 0) throw new ReshootError('no configuration to run');
   const names = opts.datasets ?? [...DEFAULT_DATASETS];
   if (names.length === 0) throw new ReshootError('no dataset to run');
-  const matrix: ValidationMatrix = { datasets: names.map((n) => datasetByName(n, opts.maxFrames)), configurations, repeats: opts.repeats };
+  const matrix: ValidationMatrix = { datasets: names.map((n) => datasetByName(n, opts.maxFrames === 0 ? undefined : opts.maxFrames ?? DEFAULT_MAX_FRAMES)), configurations, repeats: opts.repeats };
   const environment = await captureEnvironment();
-  const rows = await runValidation(matrix, opts.run ?? runStabilizationOnly, {
+  const rows = await runValidation(matrix, opts.run ?? runByConfiguration, {
     runId,
     budgets: opts.budgets,
     gpu: opts.gpu,

@@ -36,6 +36,9 @@ export interface StageEvent {
   stage: StageName;
   segment?: number;
   segments?: number;
+  /** For segment events: the frames [start, end) the segment covers. */
+  start?: number;
+  end?: number;
   seconds?: number;
   /** True when a resumed run reused the stage's earlier output. */
   reused?: boolean;

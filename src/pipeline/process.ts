@@ -257,7 +257,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
       await ensureDir(run.path('segments'));
       const segStart = performance.now();
       const rss = startRssSampler();
-      emit({ type: 'stage-start', stage: 'segment', segment: seg.index, segments: plan.count });
+      emit({ type: 'stage-start', stage: 'segment', segment: seg.index, segments: plan.count, start: seg.start, end: seg.end });
       const add = (stage: string, t0: number) => (record.seconds[stage] = (record.seconds[stage] ?? 0) + (performance.now() - t0) / 1000);
       const frames = await processSegmentFrames({
         seg,
@@ -291,7 +291,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
       record.peakRssMB = rss.stop();
       record.seconds.total = (performance.now() - segStart) / 1000;
       await run.save();
-      emit({ type: 'stage-end', stage: 'segment', segment: seg.index, segments: plan.count, seconds: record.seconds.total });
+      emit({ type: 'stage-end', stage: 'segment', segment: seg.index, segments: plan.count, start: seg.start, end: seg.end, seconds: record.seconds.total });
     }
 
     // ---- finish: blend -> re-shake -> encode.

@@ -45,7 +45,7 @@ export async function benchCommand(opts: BenchCliOptions): Promise<void> {
   if (!(opts.budgetSeconds > 0)) throw new ReshootError(`--budget-seconds must be positive; got ${opts.budgetSeconds}`);
   if (!(opts.repeat >= 1)) throw new ReshootError(`--repeat must be at least 1; got ${opts.repeat}`);
   if (!(opts.gpuIntervalMs >= 10)) throw new ReshootError(`--gpu-interval-ms must be at least 10; got ${opts.gpuIntervalMs}`);
-  if (opts.maxFrames !== undefined && !(opts.maxFrames >= 2)) throw new ReshootError(`--max-frames must be at least 2; got ${opts.maxFrames}`);
+  if (opts.maxFrames !== undefined && opts.maxFrames !== 0 && !(opts.maxFrames >= 2)) throw new ReshootError(`--max-frames must be at least 2 (or 0 for whole clips); got ${opts.maxFrames}`);
   const segments = list(opts.segments)?.map(Number);
   const bar = progressBar('validate', 'segments');
   const logLines = !process.stderr.isTTY;
