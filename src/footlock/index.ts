@@ -1,0 +1,20 @@
+/** Foot lock: ankle contacts from pose tracks, and the per-frame correction that holds planted feet (see README.md). */
+export {
+  detectContacts,
+  contactSignals,
+  decideContacts,
+  resolveContactOptions,
+  interpolateKeypoint,
+  bodyHeights,
+  smoothNaN,
+  forEachRun,
+  fpsOf,
+  DEFAULT_CONTACT_OPTIONS,
+} from './contacts.js';
+export type { ContactOptions, Contacts, ContactSpan, FootContacts, FootSignals, ContactSignals, Point } from './contacts.js';
+export { planFootLock, resolveLockOptions, applyMat, blendMat, IDENTITY, DEFAULT_LOCK_OPTIONS } from './lock.js';
+export type { LockOptions, LockPlan, Mat2x3 } from './lock.js';
+export { readContacts, writeContacts } from './contacts-file.js';
+export { lockFrameSync, maskBox, IDENTITY_EPSILON, MASK_FLOOR } from './apply.js';
+export { footLockVideo, redetectPoses } from './video.js';
+export type { AnkleSource, FootLockVideoOptions, FootLockVideoResult } from './video.js';

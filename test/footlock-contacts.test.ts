@@ -1,0 +1,136 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decideContacts, detectContacts, readContacts, resolveContactOptions, writeContacts } from '../src/footlock/index.js';
+import { gaitSet, generateGait } from '../src/datasets/index.js';
+import { contactScores } from '../src/metrics/index.js';
+import type { PoseTrack } from '../src/pose/types.js';
+import { ReshootError } from '../src/util/errors.js';
+
+interface Pt {
+  x: number;
+  y: number;
+  valid?: boolean;
+}
+
+/** A pose track from ankle paths; the nose sits h above the ground so body size is h. */
+function handTrack(n: number, fps: number, h: number, left: (t: number) => Pt, right: (t: number) => Pt, ground = 400): PoseTrack {
+  return {
+    schema: 'reshoot.poses/1',
+    source: { path: 'hand', width: 1000, height: 800, fps: { num: fps, den: 1 }, frameCount: n },
+    model: { id: 'hand', inputSize: 0, provider: 'none' },
+    minScore: 0.3,
+    smoothing: null,
+    frames: Array.from({ length: n }, (_, t) => {
+      const l = left(t), r = right(t);
+      const keypoints = Array.from({ length: 17 }, (_, k) => ({ x: 200, y: ground - h * (k < 5 ? 1 : 0.5), score: 0.9, valid: true }));
+      keypoints[15] = { x: l.x, y: l.y, score: l.valid === false ? 0.1 : 0.9, valid: l.valid !== false };
+      keypoints[16] = { x: r.x, y: r.y, score: r.valid === false ? 0.1 : 0.9, valid: r.valid !== false };
+      return { index: t, found: true, keypoints, box: { x: 100, y: ground - h, width: 300, height: h }, score: 0.9 };
+    }),
+  };
+}
+
+// Left foot: planted at x=100 (frames 0-14), swings to x=300 (15-24), planted (25-39). Right foot planted.
+const swingLeft = (scale = 1, y0 = 400) => (t: number): Pt => {
+  if (t < 15) return { x: 100 * scale, y: y0 * scale };
+  if (t >= 25) return { x: 300 * scale, y: y0 * scale };
+  const u = (t - 14) / 11;
+  return { x: (100 + 200 * u) * scale, y: (y0 - 40 * Math.sin(Math.PI * u)) * scale };
+};
+
+const noSmoothing = { smoothing: 0, minSmoothingFrames: 0 };
+
+test('contacts: a planted-swing-planted foot gives exactly its stance frames (no smoothing: hand-checked boundaries)', () => {
+  const track = handTrack(40, 30, 400, swingLeft(), () => ({ x: 200, y: 400 }));
+  const c = detectContacts(track, noSmoothing);
+  const expected = Array.from({ length: 40 }, (_, t) => t < 15 || t >= 25);
+  assert.deepEqual(c.feet.left.contact, expected);
+  assert.deepEqual(c.feet.right.contact, new Array(40).fill(true));
+  assert.deepEqual(c.feet.left.spans.map((s) => [s.start, s.end, s.anchor.x, s.anchor.y]), [[0, 14, 100, 400], [25, 39, 300, 400]]);
+  assert.deepEqual(c.feet.left.anchor[3], { x: 100, y: 400 });
+  assert.equal(c.feet.left.anchor[20], null);
+});
+
+test('contacts: the same motion at a quarter of the size (a far person) gives the same contacts', () => {
+  const near = detectContacts(handTrack(40, 30, 400, swingLeft(), () => ({ x: 200, y: 400 })));
+  const far = detectContacts(handTrack(40, 30, 100, swingLeft(0.25), () => ({ x: 50, y: 100 }), 100));
+  assert.deepEqual(far.feet.left.contact, near.feet.left.contact);
+  assert.ok(Math.abs((far.bodyHeight[10] ?? 0) - 100) < 1e-9 && Math.abs((near.bodyHeight[10] ?? 0) - 400) < 1e-9);
+});
+
+test('contacts: short low-confidence gaps are interpolated, long ones give no decision', () => {
+  const left = (t: number): Pt => ({ x: 100, y: 400, valid: !((t >= 5 && t <= 7) || (t >= 20 && t <= 31)) });
+  const c = detectContacts(handTrack(40, 30, 400, left, () => ({ x: 200, y: 400 })));
+  // 3 frames (0.1 s) <= 0.2 s: interpolated and decided; 12 frames (0.4 s): null.
+  for (let t = 5; t <= 7; t++) assert.equal(c.feet.left.contact[t], true);
+  for (let t = 20; t <= 31; t++) assert.equal(c.feet.left.contact[t], null);
+  assert.equal(c.feet.left.contact[35], true);
+});
+
+test('contacts: a foot held still but raised is not in contact (height test)', () => {
+  // Right foot planted; left foot lifted 0.2 h and held from frame 10 to 29.
+  const left = (t: number): Pt => ({ x: 100, y: t >= 10 && t < 30 ? 320 : 400 });
+  const c = detectContacts(handTrack(40, 30, 400, left, () => ({ x: 200, y: 400 })), noSmoothing);
+  for (let t = 11; t < 29; t++) assert.equal(c.feet.left.contact[t], false, `frame ${t}`);
+  assert.equal(c.feet.left.contact[5], true);
+});
+
+test('contacts: hysteresis, gap filling and minimum length on hand-made signals', () => {
+  const o = resolveContactOptions({ speedOn: 0.3, speedOff: 0.5, heightOn: 0.08, heightOff: 0.12, fillGap: 0.1, minContact: 0.1 });
+  const fps = 30; // fillGap = 3 frames, minContact = 3 frames
+  const zeros = (n: number) => new Array(n).fill(0);
+  // Enter below 0.3, stay while <= 0.5, leave above 0.5; 0.4 alone never enters.
+  assert.deepEqual(decideContacts({ speed: [0.4, 0.2, 0.4, 0.45, 0.2, 0.6, 0.4, 0.4, 0.6], height: zeros(9) }, { ...o, fillGap: 0 }, fps),
+    [false, true, true, true, true, false, false, false, false]);
+  // Height hysteresis: enter below 0.08, stay up to 0.12.
+  assert.deepEqual(decideContacts({ speed: zeros(6), height: [0.1, 0.05, 0.11, 0.13, 0.1, 0.07] }, { ...o, fillGap: 0, minContact: 0 }, fps),
+    [false, true, true, false, false, true]);
+  // A 2-frame gap between contacts is filled, a 4-frame gap is not; a 2-frame contact is dropped.
+  const s = [0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 1, 1, 1, 1];
+  const got = decideContacts({ speed: s, height: zeros(s.length) }, o, fps);
+  const want = [1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0].map(Boolean);
+  // frames 0-3 contact, gap 4-5 (2) filled -> 0-9 contact; gap 10-13 (4) kept; 14-17 contact; 18-23 gap (6);
+  // 24-25 a 2-frame contact: dropped; 26-29 gap.
+  assert.deepEqual(got, want);
+  // NaN gives no decision and resets the state.
+  assert.deepEqual(decideContacts({ speed: [0.1, NaN, 0.4], height: [0, 0, 0] }, { ...o, minContact: 0 }, fps), [true, null, false]);
+});
+
+test('contacts: F1 >= 0.95 against the generator labels across body sizes and noise levels (subset)', () => {
+  const cases = gaitSet({ bodyHeights: [80, 520], noises: [0.005, 0.01], speeds: [0.5, 1.1], frames: 150 });
+  const P: (boolean | null)[][] = [], T: boolean[][] = [];
+  for (const c of cases) {
+    const g = generateGait(c.spec);
+    const r = detectContacts(g.track);
+    const s = contactScores([r.feet.left.contact, r.feet.right.contact], [g.contacts.left, g.contacts.right]);
+    assert.ok(s.f1 >= 0.93, `${c.name}: F1 ${s.f1.toFixed(3)}`);
+    P.push(r.feet.left.contact, r.feet.right.contact);
+    T.push(g.contacts.left, g.contacts.right);
+  }
+  const all = contactScores(P, T);
+  assert.ok(all.f1 >= 0.95, `pooled F1 ${all.f1.toFixed(4)}`);
+});
+
+test('contacts: contacts.json round trip; a wrong file is refused with a clear error', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'reshoot-contacts-'));
+  try {
+    const c = detectContacts(handTrack(40, 30, 400, swingLeft(), () => ({ x: 200, y: 400 })));
+    const p = join(dir, 'c.json');
+    await writeContacts(p, c);
+    assert.deepEqual(await readContacts(p), JSON.parse(await readFile(p, 'utf8')));
+    assert.equal((await readContacts(p)).feet.left.spans.length, 2);
+    await assert.rejects(writeContacts(p, c), /already exists/);
+    await writeFile(join(dir, 'bad.json'), JSON.stringify({ schema: 'reshoot.poses/1' }));
+    await assert.rejects(readContacts(join(dir, 'bad.json')), (e: unknown) => e instanceof ReshootError && /not a reshoot contacts file/.test(e.message));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('contacts: bad options are refused', () => {
+  assert.throws(() => resolveContactOptions({ speedOn: 0.6, speedOff: 0.5 }), /speedOff/);
+  assert.throws(() => resolveContactOptions({ heightOn: -1 }), /heightOn/);
+});
