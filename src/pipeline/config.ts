@@ -93,14 +93,14 @@ const BALANCED: PipelineConfig = {
   stabilize: { enabled: true, smoother: 'l1', window: 30, maxCropZoom: 1.2 },
   pose: { enabled: true, model: 'movenet-thunder', smoothing: true, minScore: 0.3 },
   masks: { enabled: true, model: 'blazepose-full', feather: 4 },
-  background: { mode: 'median', samples: 60 },
+  background: { mode: 'median', samples: 25 },
   segments: { count: 3, overlap: 5, minLength: 10 },
   generator: { spec: 'passthrough', seed: 1, timeoutSeconds: 3600, releaseBetweenSegments: false },
   temporal: { enabled: true, strength: 0.6, flowScale: 0.25, carry: false },
   footlock: { enabled: true, strength: 0.7 },
   blend: { ramp: 'cosine', colorMatch: true },
   reshake: { enabled: true },
-  encode: { crf: 18, preset: 'medium', audio: true },
+  encode: { crf: 18, preset: 'veryfast', audio: true },
 };
 
 /** What each preset changes relative to balanced, and why. */
@@ -110,14 +110,14 @@ const PRESET_DELTAS: Record<PresetName, PipelineOverrides> = {
     preset: 'fast',
     pose: { model: 'movenet-lightning' },
     masks: { model: 'selfie' },
-    background: { samples: 24 },
-    encode: { preset: 'veryfast', crf: 20 },
+    background: { samples: 15 },
+    encode: { preset: 'superfast', crf: 20 },
   },
   balanced: {},
   // Heavier smoothing budget for the path, more plate samples, slower encode.
   quality: {
     preset: 'quality',
-    background: { samples: 120 },
+    background: { samples: 60 },
     temporal: { strength: 0.7, flowScale: 0.5 },
     encode: { preset: 'slow', crf: 16 },
   },
