@@ -475,7 +475,10 @@ function processSegmentFrames(w: SegmentWork): Promise<{ stream: AsyncGenerator<
         w.add('temporal', t1);
         if (temporal && cfg.temporal.carry && t === seg.end - 1 - seg.overlap) last = { guide: frames[i], output: out, index: t };
         t1 = performance.now();
-        const feathered = masks ? featherMaskSync(w.cv, masks[i], { feather: cfg.masks.feather }) : null;
+        // Without a person in this frame there is no layer to put over the plate: the generated frame
+        // stays whole (an empty mask would replace the whole scene by the static plate).
+        const personHere = poses?.[i]?.found === true;
+        const feathered = masks && personHere ? featherMaskSync(w.cv, masks[i], { feather: cfg.masks.feather }) : null;
         if (w.plate && feathered) out = blendOver(out, w.plate, feathered);
         w.add('composite', t1);
         t1 = performance.now();
