@@ -3,7 +3,9 @@ import { once } from 'node:events';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { rm } from 'node:fs/promises';
 import { withAtomicOutput } from '../util/atomic.js';
+import { removeOnExit } from '../util/cleanup.js';
 import { ReshootError } from '../util/errors.js';
 import { ffmpegCommand, lastStderrLine, rationalArg } from './ffmpeg.js';
 import { ffprobeJson } from './probe.js';
@@ -31,8 +33,8 @@ export interface EncodeOptions {
  * +faststart). Written atomically: nothing appears at `outPath` unless encoding
  * succeeds. yuv420p needs even sizes, so odd widths/heights are padded (not
  * cropped) by one black pixel on the right/bottom. With `audioFrom`, that file's
- * first audio stream is re-encoded to AAC and the output is cut to the shorter
- * of video and audio (-shortest). Frames are piped to ffmpeg with back-pressure.
+ * first audio stream is re-encoded to AAC (in a second pass) and cut to the
+ * video's length; every frame is kept. Frames are piped to ffmpeg with back-pressure.
  */
 export async function encodeFrames(
   frames: AsyncIterable<Frame> | Iterable<Frame>,
@@ -85,11 +87,12 @@ export async function encodeFrames(
         '-r', rationalArg(fps),
         '-movflags', '+faststart',
       ];
-      if (withAudio && opts.audioFrom) {
-        cmd.input(opts.audioFrom);
-        out.push('-map', '1:a:0?', '-c:a', 'aac', '-shortest');
-      }
-      cmd.outputOptions(out).format('mp4').output(tmpPath);
+      // Audio is muxed in a second pass: with the frames on a pipe and the audio from a file in one
+      // ffmpeg, -shortest could stop reading the pipe while the writer waited for 'drain' (a hang seen
+      // with fast x264 presets, whose short lookahead lets muxing start early).
+      const videoPath = withAudio ? `${tmpPath}.video.mp4` : tmpPath;
+      const unregisterVideo = withAudio ? removeOnExit(videoPath) : () => undefined;
+      cmd.outputOptions(out).format('mp4').output(videoPath);
 
       let proc: ChildProcess | undefined;
       let failure: { err: Error; stderr: string } | undefined;
@@ -144,14 +147,46 @@ export async function encodeFrames(
         input.destroy();
         await finished;
         await it.return?.();
+        if (videoPath !== tmpPath) {
+          await rm(videoPath, { force: true });
+          unregisterVideo();
+        }
         if (failure && !(err instanceof ReshootError)) throw ffmpegError();
         throw err;
       }
       if (failure) throw ffmpegError();
+      if (withAudio && opts.audioFrom) {
+        try {
+          await muxAudio(videoPath, opts.audioFrom, tmpPath, (n * fps.den) / fps.num, ffmpegPath);
+        } finally {
+          await rm(videoPath, { force: true });
+          unregisterVideo();
+        }
+      }
       return { frames: n };
     },
     { overwrite: opts.overwrite },
   );
+}
+
+/**
+ * Copies the video stream of `video` and adds `audioFrom`'s first audio stream as AAC, cut to the
+ * video's duration (`-t`; the bundled 2018 ffmpeg's -shortest cuts a copied video stream short).
+ */
+function muxAudio(video: string, audioFrom: string, out: string, seconds: number, ffmpegPath?: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    ffmpegCommand({ ffmpegPath })
+      .input(video)
+      .input(audioFrom)
+      .outputOptions(['-v', 'error', '-map', '0:v:0', '-map', '1:a:0?', '-c:v', 'copy', '-c:a', 'aac', '-t', seconds.toFixed(6), '-movflags', '+faststart'])
+      .format('mp4')
+      .output(out)
+      .on('error', (err: Error, _o: string | null, stderr: string | null) =>
+        reject(new ReshootError(`adding the audio of ${audioFrom} failed: ${lastStderrLine(stderr || err.message)}`, { cause: err })),
+      )
+      .on('end', () => resolve())
+      .run();
+  });
 }
 
 function toAsyncIterator(frames: AsyncIterable<Frame> | Iterable<Frame>): AsyncIterator<Frame> | Iterator<Frame> {
