@@ -277,7 +277,7 @@ import { batchCommand, processCommand } from './commands/process.js';
 const pipelineOptions = (cmd: Command): Command =>
   cmd
     .option('--preset <name>', 'fast | balanced | quality', 'balanced')
-    .option('--config <file>', 'JSON with config overrides (see docs/ARCHITECTURE.md); flags override it')
+    .option('--config <file>', 'JSON with config overrides (keys in src/pipeline/README.md); flags override it')
     .option('--generator <spec>', 'passthrough | synthetic (stand-in) | cmd:<command> | onnx:<model.onnx>')
     .option('--seed <n>', 'seed of the synthetic generator', parseInteger)
     .option('--segments <n>', 'segments (3: approach/hold/exit; 5 and 7 have labels too)', parseInteger)
