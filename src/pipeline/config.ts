@@ -114,7 +114,7 @@ const PRESET_DELTAS: Record<PresetName, PipelineOverrides> = {
     encode: { preset: 'superfast', crf: 20 },
   },
   balanced: {},
-  // Heavier smoothing budget for the path, more plate samples, slower encode.
+  // More plate samples, stronger consistency with half-size flow, slower encode.
   quality: {
     preset: 'quality',
     background: { samples: 60 },
