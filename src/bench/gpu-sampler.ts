@@ -17,7 +17,7 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { processTree } from './process-tree.js';
+import { processTree } from '../util/process-tree.js';
 
 export const DEFAULT_GPU_INTERVAL_MS = 100;
 export const DEFAULT_GPU_PROCESS_INTERVAL_MS = 500;

@@ -6,7 +6,7 @@
 export * from './columns.js';
 export * from './budgets.js';
 export * from './gpu-sampler.js';
-export { processTree, residentBytes, startRssSampler, type RssPeaks } from './process-tree.js';
+export { processTree, residentBytes, startRssSampler, type RssPeaks } from '../util/process-tree.js';
 export * from './csv.js';
 export * from './environment.js';
 export * from './runner.js';

@@ -21,7 +21,7 @@ import type { GroundTruth } from '../datasets/index.js';
 import { emptyRow, STAGES, type StageName, type ValidationRow } from './columns.js';
 import { DEFAULT_BUDGETS, judgeRow, round, summaryRow, type Budgets } from './budgets.js';
 import { GpuSampler, type GpuMemoryStats, type GpuSamplerOptions } from './gpu-sampler.js';
-import { startRssSampler, type RssPeaks } from './process-tree.js';
+import { startRssSampler, type RssPeaks } from '../util/process-tree.js';
 
 /** One input video of the matrix, ready to run. */
 export interface BenchVideo {

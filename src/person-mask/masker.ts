@@ -8,6 +8,7 @@ import { loadModel, type ModelId } from '../models/index.js';
 import { resampleRegion, type SquareRegion } from '../pose/crop.js';
 import type { PoseFrame } from '../pose/types.js';
 import { ReshootError } from '../util/errors.js';
+import { serialQueue } from '../util/serial.js';
 import type { Frame, GrayFrame } from '../video/types.js';
 import { DEFAULT_MASK_MARGIN, featherMask, maskRegionForPose, pasteMask } from './composite.js';
 
@@ -115,12 +116,7 @@ export async function createPersonMasker(opts: PersonMaskerOptions = {}): Promis
   const runner = opts.runner ?? (await loadMaskRunner(opts.model ?? 'full', { provider: opts.provider, threads: opts.threads }));
   const rgb = new Uint8Array(runner.inputSize * runner.inputSize * 3);
   // Buffers are reused, so concurrent mask() calls (e.g. Promise.all over a segment) run one at a time.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const result = queue.then(work);
-    queue = result.catch(() => undefined);
-    return result;
-  };
+  const serial = serialQueue();
   return {
     modelId: runner.id,
     provider: runner.provider,

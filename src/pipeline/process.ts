@@ -28,6 +28,7 @@ import { analyzeVideo, applyCorrection, loadTransforms, reshakeFrame, saveTransf
 import { TemporalConsistency } from '../temporal/index.js';
 import { assertCanWrite, assertWritableDir, ensureDir, writeJsonAtomic } from '../util/atomic.js';
 import { ReshootError } from '../util/errors.js';
+import { startRssSampler } from '../util/process-tree.js';
 import { decodeFrames, encodeFrames, probeVideo, type Frame, type GrayFrame, type VideoInfo } from '../video/index.js';
 import type { PipelineConfig } from './config.js';
 import { stageReporter, type PipelineListener, type StageName } from './events.js';
@@ -256,7 +257,8 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
       run.manifest.segments[seg.index] = record;
       await ensureDir(run.path('segments'));
       const segStart = performance.now();
-      const rss = startRssSampler();
+      // This segment's peak, unlike the process-wide maxRSS in run.json.
+      const rss = startRssSampler(200);
       emit({ type: 'stage-start', stage: 'segment', segment: seg.index, segments: plan.count, start: seg.start, end: seg.end });
       const add = (stage: string, t0: number) => (record.seconds[stage] = (record.seconds[stage] ?? 0) + (performance.now() - t0) / 1000);
       const frames = await processSegmentFrames({
@@ -288,7 +290,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
       if (cfg.generator.releaseBetweenSegments) await generator.release();
       record.status = 'done';
       record.file = clip;
-      record.peakRssMB = rss.stop();
+      record.peakRssMB = rss.stop().selfBytes / 2 ** 20;
       record.seconds.total = (performance.now() - segStart) / 1000;
       await run.save();
       emit({ type: 'stage-end', stage: 'segment', segment: seg.index, segments: plan.count, start: seg.start, end: seg.end, seconds: record.seconds.total });
@@ -383,19 +385,6 @@ async function linkIntoRun(run: RunFolder, output: string): Promise<void> {
   const target = run.path('output.mp4');
   await rm(target, { force: true });
   await link(output, target).catch(() => undefined);
-}
-
-/** Samples RSS every 50 ms; the peak is this segment's, unlike the process-wide maxRSS. */
-function startRssSampler(): { stop(): number } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
-  timer.unref();
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, process.memoryUsage().rss) / 2 ** 20;
-    },
-  };
 }
 
 interface SegmentWork {

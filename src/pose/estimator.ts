@@ -7,6 +7,7 @@
 import * as ort from 'onnxruntime-node';
 import { loadModel, type ModelId } from '../models/index.js';
 import { ReshootError } from '../util/errors.js';
+import { serialQueue } from '../util/serial.js';
 import type { Frame } from '../video/types.js';
 import { letterboxRegion, resampleRegion, type SquareRegion } from './crop.js';
 import { DEFAULT_MIN_SCORE, DEFAULT_MIN_VALID, poseFromOutput } from './keypoints.js';
@@ -93,12 +94,7 @@ export async function createPoseEstimator(opts: PoseEstimatorOptions = {}): Prom
   const n = runner.inputSize;
   const rgb = new Uint8Array(n * n * 3);
   // The input buffers are reused, so concurrent estimate() calls (e.g. Promise.all over a segment) run one at a time.
-  let queue: Promise<unknown> = Promise.resolve();
-  const serial = <T>(work: () => Promise<T>): Promise<T> => {
-    const result = queue.then(work);
-    queue = result.catch(() => undefined);
-    return result;
-  };
+  const serial = serialQueue();
   return {
     modelId: runner.id,
     inputSize: n,
