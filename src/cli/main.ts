@@ -287,7 +287,8 @@ const pipelineOptions = (cmd: Command): Command =>
     .option('--no-stabilize', 'skip stabilization (and re-shake)')
     .option('--no-footlock', 'skip foot locking')
     .option('--no-temporal', 'skip the temporal consistency stage')
-    .option('--bg-plate <mode>', 'median | inpaint | off')
+    .option('--background <mode>', 'original (default: the input scene, only the subject changes) | plate (generated subject over a static plate: other people removed, background frozen) | generated (the generator\'s whole frame)')
+    .option('--bg-plate <mode>', 'alias kept from earlier versions: median | inpaint (= --background plate made that way) | off (= --background generated)')
     .option('--resume', 'continue an interrupted run: completed steps and segments are reused')
     .option('--overwrite', 'replace existing outputs');
 pipelineOptions(

@@ -4,18 +4,22 @@
  * The resolved config is printed into the run's manifest.
  */
 import * as z from 'zod';
+import { smoothers, type SmootherName } from '../stabilize/index.js';
+import { BACKGROUND_MODES, PLATE_METHODS } from '../composite/index.js';
 import { ReshootError } from '../util/errors.js';
 
 export const PRESETS = ['fast', 'balanced', 'quality'] as const;
 export type PresetName = (typeof PRESETS)[number];
 
 const unit = z.number().min(0).max(1);
+// Derived from the registry, so a new smoother is one entry in src/stabilize.
+const SMOOTHER_NAMES = Object.keys(smoothers) as [SmootherName, ...SmootherName[]];
 
 export const PipelineConfigSchema = z.strictObject({
   preset: z.enum(PRESETS),
   stabilize: z.strictObject({
     enabled: z.boolean(),
-    smoother: z.enum(['l1', 'moving-average', 'gaussian', 'constrained']),
+    smoother: z.enum(SMOOTHER_NAMES),
     /** Moving-average window (frames). */
     window: z.int().min(1).max(1000),
     /** Crop budget of the l1 / constrained smoothers, as a zoom. */
@@ -35,10 +39,14 @@ export const PipelineConfigSchema = z.strictObject({
     feather: z.number().min(0).max(64),
   }),
   background: z.strictObject({
-    /** median: temporal median plate (inpainted where never seen); inpaint: plate from one reference frame, person inpainted; off: no plate, generated frames used as they are. */
-    mode: z.enum(['median', 'inpaint', 'off']),
+    /** What the output keeps around the subject (src/composite BACKGROUND_MODES): original (the input scene), plate (a frozen background), generated (the generator's whole frame). */
+    mode: z.enum(BACKGROUND_MODES),
+    /** How the plate is made: median (temporal median of sample frames, inpainted where never seen) or inpaint (one frame, person inpainted). */
+    plate: z.enum(PLATE_METHODS),
     /** Frames sampled for the plate. */
     samples: z.int().min(1).max(500),
+    /** Extra pixels around the subject's mask that the generated subject may change (the new subject can be a little larger than the old). */
+    grow: z.int().min(0).max(64),
   }),
   segments: z.strictObject({
     count: z.int().min(1).max(64),
@@ -93,7 +101,7 @@ const BALANCED: PipelineConfig = {
   stabilize: { enabled: true, smoother: 'l1', window: 30, maxCropZoom: 1.2 },
   pose: { enabled: true, model: 'movenet-thunder', smoothing: true, minScore: 0.3 },
   masks: { enabled: true, model: 'blazepose-full', feather: 4 },
-  background: { mode: 'median', samples: 25 },
+  background: { mode: 'original', plate: 'median', samples: 25, grow: 6 },
   segments: { count: 3, overlap: 5, minLength: 10 },
   generator: { spec: 'passthrough', seed: 1, timeoutSeconds: 3600, releaseBetweenSegments: false },
   temporal: { enabled: true, strength: 0.6, flowScale: 0.25, carry: false },

@@ -3,19 +3,33 @@
  * notebooks (subscribers). One shape for every stage; ETA is computed here
  * from the stage's own rate so every consumer shows the same number.
  */
-export type StageName =
-  | 'probe'
-  | 'stabilize'
-  | 'pose'
-  | 'plate'
-  | 'plan'
-  | 'contacts'
-  | 'segment'
-  | 'generate'
-  | 'temporal'
-  | 'footlock'
-  | 'composite'
-  | 'finish';
+/**
+ * Every stage name, in pipeline order: the one list from which timing keys,
+ * bench columns and progress labels are derived.
+ * Whole-video steps: probe, decompose, stabilize, plate, plan, contacts, finish.
+ * Per-segment frame stages: decode, generate, temporal, composite, footlock, encode.
+ */
+export const STAGES = [
+  'probe',
+  'decompose',
+  'stabilize',
+  'plate',
+  'plan',
+  'contacts',
+  'segment',
+  'decode',
+  'generate',
+  'temporal',
+  'composite',
+  'footlock',
+  'encode',
+  'finish',
+] as const;
+export type StageName = (typeof STAGES)[number];
+/** The stages timed inside each segment (run.json segments[].seconds, bench per-segment columns). */
+export const SEGMENT_STAGES = ['decode', 'generate', 'temporal', 'composite', 'footlock', 'encode'] as const satisfies readonly StageName[];
+/** Whole-video steps (run.json steps). */
+export const STEP_NAMES = ['decompose', 'stabilize', 'plate', 'plan', 'contacts', 'finish'] as const satisfies readonly StageName[];
 
 export interface ProgressEvent {
   type: 'progress';

@@ -1,38 +1,45 @@
 /**
  * The orchestrator: the only place that knows the order of the stages.
  *
- *   probe -> stabilize (analysis only; frames are corrected on the fly)
- *         -> decompose pass: pose track on stabilized frames, masks + frames for the plate samples
- *         -> plate -> segment plan -> contacts + foot-lock plan
- *         -> per segment: frames -> masks -> generate -> temporal -> composite -> foot lock -> segment clip
- *         -> finish: blend the segment clips -> re-shake -> encode with the source fps and audio
+ *   probe -> decompose (pose, masks, shots, plate samples; ORIGINAL frames)
+ *         -> stabilize (analysis with the subject excluded, per shot)
+ *         -> plate (in the stabilized canvas) -> plan (segments never span a cut) -> contacts
+ *         -> per segment: canvas frames -> generate -> temporal -> composite -> foot lock -> clip
+ *         -> finish: blend clips -> re-shake onto the input camera -> keep the scene -> encode
+ *
+ * Geometry: the generator works on a stabilized CANVAS (zoom 1, larger than the
+ * frame by the camera's largest excursion), so re-shake always lands on pixels
+ * that came from a source frame: no replicated edges. In `original` mode the
+ * output is the input frame everywhere except the subject's (grown, feathered)
+ * region, which comes from the re-shaken result.
  *
  * Memory: whole-video passes stream one frame at a time; a segment streams in
- * chunks of `chunkFrames` through frame-independent generators (passthrough,
- * synthetic, onnx). A cmd: generator gets the whole segment (it writes it to a
- * folder for the external program), so its memory scales with segment length.
+ * chunks through frame-independent generators; a cmd: generator gets the whole
+ * segment (it writes it to a folder for the external program).
  */
 import { existsSync, statSync } from 'node:fs';
-import { link, readFile, rm } from 'node:fs/promises';
+import { link, rm } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { loadOpenCV } from '../cv/opencv.js';
-import { computePlate, sourceFromArrays, type Plate } from '../background/index.js';
-import { blendOver, featherMaskSync } from '../composite/index.js';
+import { computePlate, sourceFromArrays } from '../background/index.js';
+import { blendOver, growFeatherSync } from '../composite/index.js';
+import { loadOpenCV, type CV } from '../cv/opencv.js';
+import { decomposeVideo, loadDecomposition, readSample, type Decomposition } from '../decompose/index.js';
 import { detectContacts, lockFrameSync, planFootLock, writeContacts, type LockPlan } from '../footlock/index.js';
 import { createGenerator, readRgb, writePng, type Generator } from '../generate/index.js';
-import { createPersonMasker, type PersonMasker } from '../person-mask/index.js';
-import { createPoseEstimator, DEFAULT_ONE_EURO, PoseTracker, readPoseTrack, writePoseTrack, type PoseEstimator } from '../pose/index.js';
 import type { PoseFrame, PoseTrack } from '../pose/types.js';
-import { blendSegmentStreams, flowMotionEnergy, planSegments, poseMotionEnergy, validatePlan, type SegmentPlan } from '../segment/index.js';
-import { analyzeVideo, applyCorrection, loadTransforms, reshakeFrame, saveTransforms, type TransformsData } from '../stabilize/index.js';
+import { blendSegmentStreams, flowMotionEnergy, planShotSegments, poseMotionEnergy, type Segment, type SegmentPlan } from '../segment/index.js';
+import { analyzeVideo, compose, outputTransform, saveTransforms, translation, type TransformsData } from '../stabilize/index.js';
 import { TemporalConsistency } from '../temporal/index.js';
 import { assertCanWrite, assertWritableDir, ensureDir, writeJsonAtomic } from '../util/atomic.js';
 import { ReshootError } from '../util/errors.js';
 import { startRssSampler } from '../util/process-tree.js';
 import { decodeFrames, encodeFrames, probeVideo, type Frame, type GrayFrame, type VideoInfo } from '../video/index.js';
+import { canvasGeometry, canvasMatrix, fromCanvas, toCanvas, type CanvasGeometry } from './canvas-shim.js';
+import { perFrame, runChain, type ChainFrame, type FrameStage } from './chain.js';
 import type { PipelineConfig } from './config.js';
 import { stageReporter, type PipelineListener, type StageName } from './events.js';
-import { RunFolder, type SegmentRecord } from './run-folder.js';
+import { RUN_FILES, RunFolder, type SegmentRecord } from './run-folder.js';
+import { keyOf, StepRunner } from './steps.js';
 import { collectVersions } from './versions.js';
 
 export interface ProcessOptions {
@@ -63,6 +70,25 @@ export interface ProcessResult {
 
 const SEGMENT_CLIP_CRF = 4; // near-lossless intermediate: seams and flicker are measured on these
 
+/** What one run knows once the whole-video steps are done; the segment chain and finish read it. */
+interface RunState {
+  cfg: PipelineConfig;
+  info: VideoInfo;
+  input: string;
+  cv: CV;
+  dec: Decomposition;
+  transforms: TransformsData | null;
+  canvas: CanvasGeometry;
+  /** The subject's poses in canvas pixels. */
+  track: PoseTrack | null;
+  plate: Frame | null;
+  reference: Frame;
+  lock: LockPlan | null;
+  generator: Generator;
+  /** The composite mode actually used (original needs masks; see notes). */
+  mode: PipelineConfig['background']['mode'];
+}
+
 export async function processVideo(opts: ProcessOptions): Promise<ProcessResult> {
   const started = performance.now();
   const emit: PipelineListener = opts.onEvent ?? (() => undefined);
@@ -75,26 +101,22 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   await assertWritableDir(output);
   const runDir = resolve(opts.runDir ?? join(dirname(output), `${basename(output, extname(output))}.run`));
 
-  const timed = async <T>(stage: StageName, work: () => Promise<T>, segment?: number): Promise<[T, number]> => {
-    emit({ type: 'stage-start', stage, segment });
-    const t0 = performance.now();
-    const value = await work();
-    const seconds = (performance.now() - t0) / 1000;
-    emit({ type: 'stage-end', stage, segment, seconds });
-    return [value, seconds];
-  };
-
   // The generator first: a bad spec, sidecar or model fails before any frame is processed.
   const generator: Generator = await createGenerator(cfg.generator.spec, {
     synthetic: { seed: cfg.generator.seed },
     cmd: { timeoutMs: cfg.generator.timeoutSeconds * 1000 },
     onnx: { releaseBetweenSegments: cfg.generator.releaseBetweenSegments },
   });
-  const [info] = await timed('probe', () => probeVideo(input)).catch(async (err) => {
+  let info: VideoInfo;
+  try {
+    emit({ type: 'stage-start', stage: 'probe' });
+    info = await probeVideo(input);
+    emit({ type: 'stage-end', stage: 'probe' });
+    if (info.frameCount < 2) throw new ReshootError(`${opts.input} has ${info.frameCount} frame(s): the pipeline needs at least 2`);
+  } catch (err) {
     await generator.close();
     throw err;
-  });
-  if (info.frameCount < 2) throw new ReshootError(`${opts.input} has ${info.frameCount} frame(s): the pipeline needs at least 2`);
+  }
   const st = statSync(input);
   const { run, resumed } = await RunFolder.open(
     runDir,
@@ -120,209 +142,73 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   process.prependListener('SIGINT', onSignal);
   process.prependListener('SIGTERM', onSignal);
 
-  let estimator: PoseEstimator | undefined;
-  let masker: PersonMasker | undefined;
+  const steps = new StepRunner(run, emit, (stage) => stageReporter(emit, stage));
+  const notes: string[] = [];
+  let dec: Decomposition | null = null;
   try {
-    // ---- stabilize: analysis only; frames are corrected when read.
-    let transforms: TransformsData | null = null;
-    if (cfg.stabilize.enabled) {
-      if (!run.isDone('stabilize')) {
-        const [analysis, seconds] = await timed('stabilize', () =>
-          analyzeVideo(input, {
-            info,
-            smoother: cfg.stabilize.smoother,
-            window: cfg.stabilize.window,
-            maxCropZoom: cfg.stabilize.maxCropZoom,
-            onAnalyzeProgress: stageReporter(emit, 'stabilize'),
-          }),
-        );
-        await saveTransforms(run.path('transforms.json'), analysis.transforms, { overwrite: true });
-        await run.markStep('stabilize', { status: 'done', seconds, file: 'transforms.json' });
-      } else emit({ type: 'stage-end', stage: 'stabilize', reused: true });
-      transforms = await loadTransforms(run.path('transforms.json'), { width: info.width, height: info.height, frameCount: info.frameCount });
-    } else await run.markStep('stabilize', { status: 'skipped', note: 'stabilize.enabled = false' });
-    const frameCount = transforms ? transforms.frames.length : info.frameCount;
-    const stabilized = (start: number, count: number) => stabilizedFrames(input, info, transforms, start, count);
-
-    // ---- decompose: pose track + the plate's sample frames and masks, in one pass.
-    // Masks feed the plate, the composite, the foot lock's person layer, and generators that take conditioning.
-    const wantPlate = cfg.pose.enabled && cfg.masks.enabled && cfg.background.mode !== 'off';
-    const wantMasks = cfg.pose.enabled && cfg.masks.enabled && (wantPlate || cfg.footlock.enabled || generator.kind === 'cmd' || generator.kind === 'onnx');
-    let track: PoseTrack | null = null;
-    if (cfg.pose.enabled) {
-      estimator = await createPoseEstimator({ model: cfg.pose.model === 'movenet-lightning' ? 'lightning' : 'thunder', minScore: cfg.pose.minScore, threads: opts.threads });
-      if (wantMasks) masker = await createPersonMasker({ model: cfg.masks.model === 'selfie' ? 'selfie' : 'full', feather: 0, threads: opts.threads });
-    }
-    if (cfg.pose.enabled && !(run.isDone('pose') && (!wantPlate || run.isDone('plate')))) {
-      const samples = new Set(wantPlate ? plateSamples(frameCount, cfg.background.mode === 'inpaint' ? 1 : cfg.background.samples) : []);
-      const sampleFrames: Frame[] = [];
-      const sampleMasks: GrayFrame[] = [];
-      let best: { score: number; frame: Frame } | null = null;
-      const tracker = new PoseTracker(estimator!, { fps: info.fpsValue, smoothing: cfg.pose.smoothing ? DEFAULT_ONE_EURO : null });
-      const poses: PoseFrame[] = [];
-      const report = stageReporter(emit, 'pose');
-      const [, poseSeconds] = await timed('pose', async () => {
-        let t = 0;
-        for await (const frame of stabilized(0, frameCount)) {
-          opts.signal?.throwIfAborted();
-          const pose = await tracker.next(frame);
-          poses.push(pose);
-          if (samples.has(t)) {
-            sampleFrames.push(frame);
-            sampleMasks.push((await masker!.mask(frame, pose.found ? pose : null)).alpha);
-          }
-          if (pose.found && (!best || pose.score > best.score)) best = { score: pose.score, frame };
-          report(++t, frameCount);
-        }
-      });
-      track = {
-        schema: 'reshoot.poses/1',
-        source: { path: input, width: info.width, height: info.height, fps: info.fps, frameCount: poses.length },
-        model: { id: estimator!.modelId, inputSize: estimator!.inputSize, provider: estimator!.provider },
-        minScore: estimator!.minScore,
-        smoothing: cfg.pose.smoothing ? { kind: 'one-euro', ...DEFAULT_ONE_EURO } : null,
-        frames: poses,
-      };
-      await writePoseTrack(run.path('poses.json'), track, { overwrite: true });
-      // The appearance reference: the stabilized frame with the most confident pose.
-      await writePng(run.path('reference.png'), (best as { frame: Frame } | null)?.frame ?? sampleFrames[0] ?? (await firstFrame(stabilized)));
-      await run.markStep('pose', { status: 'done', seconds: poseSeconds, file: 'poses.json', note: `${estimator!.modelId} on ${estimator!.provider}` });
-      if (wantPlate) {
-        const [plate, plateSeconds] = await timed('plate', () =>
-          computePlate(sourceFromArrays(sampleFrames, sampleMasks), { maxSamples: sampleFrames.length, inpaint: 'telea', onProgress: stageReporter(emit, 'plate') }),
-        );
-        await savePlate(run, plate);
-        await run.markStep('plate', {
-          status: 'done',
-          seconds: plateSeconds,
-          file: 'plate.png',
-          note: `${plate.samples.length} samples, ${(100 * plate.inpaintedFraction).toFixed(2)} % inpainted`,
-        });
-      }
-    } else if (cfg.pose.enabled) {
-      emit({ type: 'stage-end', stage: 'pose', reused: true });
-    } else {
-      await run.markStep('pose', { status: 'skipped', note: 'pose.enabled = false (masks, plate and foot lock need poses)' });
-    }
-    if (cfg.pose.enabled) track = await readPoseTrack(run.path('poses.json'));
-    if (!wantPlate) await run.markStep('plate', { status: 'skipped', note: wantMasks ? 'background.mode = off' : 'no masks' });
-    const plate: Frame | null = wantPlate ? await readRgb(run.path('plate.png')) : null;
-    const reference: Frame = existsSync(run.path('reference.png')) ? await readRgb(run.path('reference.png')) : await firstFrame(stabilized);
-
-    // ---- segment plan.
-    let plan: SegmentPlan;
-    if (!run.isDone('plan')) {
-      const [p, seconds] = await timed('plan', async () => {
-        const energy = track
-          ? { energy: poseMotionEnergy(track, frameCount), source: 'pose-box-speed' as const }
-          : { energy: (await flowMotionEnergy(input, { onProgress: stageReporter(emit, 'plan') })).energy.slice(0, frameCount), source: 'flow-residual' as const };
-        return planSegments(frameCount, energy.energy, {
-          count: cfg.segments.count,
-          overlap: cfg.segments.overlap,
-          minLength: cfg.segments.minLength,
-          energySource: energy.source,
-        });
-      });
-      await writeJsonAtomic(run.path('plan.json'), p, { overwrite: true });
-      await run.markStep('plan', { status: 'done', seconds, file: 'plan.json', note: `${p.method}: ${p.reason}` });
-    }
-    plan = validatePlan(JSON.parse(await readFile(run.path('plan.json'), 'utf8')));
-
-    // ---- contacts and the foot-lock plan (driving pose).
-    let lock: LockPlan | null = null;
-    if (cfg.footlock.enabled && track) {
-      const [contacts, seconds] = await timed('contacts', async () => detectContacts(track!));
-      if (!run.isDone('contacts')) {
-        await writeContacts(run.path('contacts.json'), contacts, { overwrite: true });
-        await run.markStep('contacts', { status: 'done', seconds, file: 'contacts.json' });
-      }
-      lock = planFootLock(contacts, track, { strength: cfg.footlock.strength });
-    } else {
-      await run.markStep('contacts', { status: 'skipped', note: track ? 'footlock.enabled = false' : 'no poses' });
-    }
+    const state = await wholeVideoSteps(steps, { cfg, info, input, generator, notes, signal: opts.signal, threads: opts.threads });
+    dec = state.dec;
+    run.manifest.notes = notes;
+    run.manifest.canvas = { width: state.canvas.width, height: state.canvas.height, offsetX: state.canvas.offsetX, offsetY: state.canvas.offsetY, clipped: state.canvas.clipped };
+    const plan = (await steps.step(planStep(run, state)))!;
+    notes.push(`segments: ${plan.reason}`);
+    run.manifest.notes = notes;
+    await run.save();
 
     // ---- segments, one at a time.
     if (resumed) run.manifest.segments = run.manifest.segments.filter((s) => s.index < plan.segments.length);
-    const cv = await loadOpenCV();
     let carried: { guide: Frame; output: Frame; index: number } | null = null;
+    const segmentKey = (seg: Segment) =>
+      keyOf({ seg, generator: cfg.generator, temporal: cfg.temporal, footlock: cfg.footlock, masks: cfg.masks, background: cfg.background, canvas: state.canvas });
     for (const seg of plan.segments) {
       const previous = run.manifest.segments[seg.index];
-      const clip = join('segments', `seg-${String(seg.index).padStart(2, '0')}.mp4`);
-      if (previous?.status === 'done' && existsSync(run.path(clip)) && previous.start === seg.start && previous.end === seg.end) {
+      const clip = run.segmentClip(seg.index);
+      const key = segmentKey(seg);
+      if (!steps.invalidated && previous?.status === 'done' && previous.key === key && existsSync(clip)) {
         emit({ type: 'stage-end', stage: 'segment', segment: seg.index, segments: plan.count, reused: true });
         carried = null; // a reused segment's last output frame is not kept; the next segment restarts its recursion
         continue;
       }
-      const record: SegmentRecord = { index: seg.index, label: seg.label, start: seg.start, end: seg.end, status: 'pending', seconds: {}, generator: generator.describe() };
+      const record: SegmentRecord = { index: seg.index, label: seg.label, start: seg.start, end: seg.end, status: 'pending', seconds: {}, generator: generator.describe(), key };
       run.manifest.segments[seg.index] = record;
-      await ensureDir(run.path('segments'));
+      await ensureDir(dirname(clip));
       const segStart = performance.now();
       // This segment's peak, unlike the process-wide maxRSS in run.json.
       const rss = startRssSampler(200);
       emit({ type: 'stage-start', stage: 'segment', segment: seg.index, segments: plan.count, start: seg.start, end: seg.end });
-      const add = (stage: string, t0: number) => (record.seconds[stage] = (record.seconds[stage] ?? 0) + (performance.now() - t0) / 1000);
-      const frames = await processSegmentFrames({
-        seg,
-        plan,
-        stabilized,
-        track,
-        masker: masker ?? null,
-        plate,
-        reference,
-        generator,
-        lock,
-        cv,
-        cfg,
-        info,
-        workDir: run.path('work', `seg-${String(seg.index).padStart(2, '0')}`),
-        chunkFrames: opts.chunkFrames ?? 24,
-        carried: cfg.temporal.carry ? carried : null,
-        add,
-        report: stageReporter(emit, 'segment', { segment: seg.index, segments: plan.count }),
-        signal: opts.signal,
-      });
+      const time = (stage: StageName, seconds: number) => (record.seconds[stage] = (record.seconds[stage] ?? 0) + seconds);
+      const report = stageReporter(emit, 'segment', { segment: seg.index, segments: plan.count });
+      const chain = segmentChain(state, seg, plan, run.path('work', `seg-${String(seg.index).padStart(2, '0')}`), cfg.temporal.carry ? carried : null, opts.signal);
+      let done = 0;
+      const frames = runChain(chain.stages, seg, segmentBatches(state, seg, opts.chunkFrames ?? 24, time, opts.signal), time);
+      async function* outputs(): AsyncGenerator<Frame> {
+        for await (const f of frames) {
+          report(++done, seg.end - seg.start);
+          yield f.output;
+        }
+      }
       const t0 = performance.now();
-      await encodeFrames(frames.stream, run.path(clip), { fps: info.fps, crf: SEGMENT_CLIP_CRF, preset: 'ultrafast', overwrite: true });
-      add('encode', t0);
-      // encode pulled the stream, so encode time includes the stages; subtract them to keep stages disjoint.
-      record.seconds.encode = Math.max(0, record.seconds.encode - sumExcept(record.seconds, 'encode'));
-      carried = frames.last();
+      await encodeFrames(outputs(), clip, { fps: info.fps, crf: SEGMENT_CLIP_CRF, preset: 'ultrafast', overwrite: true });
+      // encode pulled the stream, so its wall time includes the stages; subtract them to keep stages disjoint.
+      time('encode', Math.max(0, (performance.now() - t0) / 1000 - sumExcept(record.seconds, 'encode')));
+      carried = chain.last();
       if (cfg.generator.releaseBetweenSegments) await generator.release();
       record.status = 'done';
-      record.file = clip;
+      record.file = join('segments', basename(clip));
       record.peakRssMB = rss.stop().selfBytes / 2 ** 20;
       record.seconds.total = (performance.now() - segStart) / 1000;
       await run.save();
       emit({ type: 'stage-end', stage: 'segment', segment: seg.index, segments: plan.count, start: seg.start, end: seg.end, seconds: record.seconds.total });
     }
 
-    // ---- finish: blend -> re-shake -> encode.
-    await estimator?.release();
-    await masker?.release();
-    estimator = undefined;
-    masker = undefined;
-    const [, finishSeconds] = await timed('finish', async () => {
-      const sources = plan.segments.map((s) => decodeFrames(run.path(run.manifest.segments[s.index].file!)));
-      const blended = blendSegmentStreams(sources, plan, { ramp: cfg.blend.ramp, colorMatch: cfg.blend.colorMatch, onProgress: stageReporter(emit, 'finish') });
-      async function* reshaken(): AsyncGenerator<Frame> {
-        let t = 0;
-        for await (const f of blended) {
-          opts.signal?.throwIfAborted();
-          if (transforms && cfg.reshake.enabled) yield await reshakeFrame(f, transforms.frames[t].correction, zoomOf(transforms, t));
-          else yield f;
-          t++;
-        }
-      }
-      await encodeFrames(reshaken(), output, {
-        fps: info.fps,
-        crf: cfg.encode.crf,
-        preset: cfg.encode.preset,
-        audioFrom: cfg.encode.audio && info.hasAudio ? input : undefined,
-        overwrite: true, // checked at the start
-      });
-    });
+    // ---- finish: blend -> re-shake -> keep the scene -> encode (always runs: the output is what was asked for).
+    emit({ type: 'stage-start', stage: 'finish' });
+    const tf = performance.now();
+    await finish(state, plan, run, output, stageReporter(emit, 'finish'), opts.signal);
+    const finishSeconds = (performance.now() - tf) / 1000;
+    emit({ type: 'stage-end', stage: 'finish', seconds: finishSeconds });
     await linkIntoRun(run, output);
-    await run.markStep('finish', { status: 'done', seconds: finishSeconds, file: 'output.mp4' });
+    await run.markStep('finish', { status: 'done', seconds: finishSeconds, files: [RUN_FILES.output].filter((f) => existsSync(run.path(f))) });
     run.manifest.status = 'done';
     run.manifest.totalSeconds = (performance.now() - started) / 1000;
     await run.save();
@@ -335,10 +221,356 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   } finally {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
+    dec?.masks?.close();
     await generator.close().catch(() => undefined);
-    await estimator?.release().catch(() => undefined);
-    await masker?.release().catch(() => undefined);
   }
+}
+
+/** decompose -> stabilize -> plate -> contacts: everything before the segment plan. */
+async function wholeVideoSteps(
+  steps: StepRunner,
+  a: { cfg: PipelineConfig; info: VideoInfo; input: string; generator: Generator; notes: string[]; signal?: AbortSignal; threads?: number },
+): Promise<RunState> {
+  const { cfg, info, input, notes } = a;
+  const run = steps.run;
+  const wantMasks = cfg.pose.enabled && cfg.masks.enabled;
+  let mode = cfg.background.mode;
+  if (mode !== 'generated' && !wantMasks) {
+    notes.push(`background.mode ${mode} needs poses and masks (switched off): the generator's whole frame is used`);
+    mode = 'generated';
+  }
+  const wantPlate = wantMasks && mode !== 'generated';
+  const samples = wantPlate ? (cfg.background.plate === 'inpaint' ? 1 : cfg.background.samples) : 0;
+
+  // ---- decompose: on the ORIGINAL frames, before anything moves them.
+  const decomposeKey = { pose: cfg.pose, masks: { enabled: cfg.masks.enabled, model: cfg.masks.model }, samples };
+  const dec = (await steps.step<Decomposition>({
+    name: 'decompose',
+    outputs: [RUN_FILES.shots, RUN_FILES.decompose, RUN_FILES.reference, ...(cfg.pose.enabled ? [RUN_FILES.poses] : []), ...(wantMasks ? [RUN_FILES.masks, RUN_FILES.masksSidecar] : [])],
+    key: decomposeKey,
+    run: async (ctx) => {
+      const d = await decomposeVideo(input, {
+        info,
+        dir: run.dir,
+        pose: cfg.pose.enabled ? { model: cfg.pose.model === 'movenet-lightning' ? 'lightning' : 'thunder', minScore: cfg.pose.minScore, smoothing: cfg.pose.smoothing } : null,
+        masks: wantMasks ? { model: cfg.masks.model === 'selfie' ? 'selfie' : 'full' } : null,
+        plateSamples: samples,
+        threads: a.threads,
+        onProgress: ctx.report,
+        signal: a.signal,
+      });
+      for (const n of d.notes) ctx.note(n);
+      return d;
+    },
+    load: () => loadDecomposition(run.dir, cfg.pose.enabled, wantMasks),
+  }))!;
+  notes.push(...dec.notes);
+  if (dec.track && !dec.track.frames.some((p) => p.found) && mode !== 'generated') {
+    notes.push('no person in any frame: the output is the input scene (nothing to generate over)');
+  }
+
+  // ---- stabilize: the subject's mask excluded from the camera motion, smoothed per shot.
+  const transforms = await steps.step<TransformsData>({
+    name: 'stabilize',
+    skip: cfg.stabilize.enabled ? null : 'stabilize.enabled = false',
+    outputs: [RUN_FILES.transforms],
+    key: { stabilize: cfg.stabilize, decompose: decomposeKey },
+    run: async (ctx) => {
+      const masks = dec.masks;
+      const analysis = await analyzeVideo(input, {
+        info,
+        smoother: cfg.stabilize.smoother,
+        window: cfg.stabilize.window,
+        maxCropZoom: cfg.stabilize.maxCropZoom,
+        maskFor: masks ? (t: number) => (masks.found(t) ? masks.read(t) : undefined) : undefined,
+        onAnalyzeProgress: ctx.report,
+      });
+      await saveTransforms(run.path(RUN_FILES.transforms), analysis.transforms, { overwrite: true });
+      const fallbacks = analysis.transforms.frames.filter((f) => f.fallback).length;
+      if (fallbacks) ctx.note(`${fallbacks} frame(s) without a motion estimate (identity used)`);
+      return analysis.transforms;
+    },
+    load: () => run.transforms(),
+  });
+  const canvas = transforms ? canvasGeometry(transforms) : { mode: 'canvas' as const, width: info.width + (info.width % 2), height: info.height + (info.height % 2), offsetX: 0, offsetY: 0, clipped: false };
+  if (canvas.clipped) notes.push(`the camera moves more than the canvas margin allows (${canvas.width}x${canvas.height}): some output border pixels repeat an edge`);
+  const cv = await loadOpenCV();
+  const track = dec.track ? mapTrack(dec.track, transforms, canvas) : null;
+
+  // ---- plate, in canvas coordinates.
+  const plate = await steps.step<Frame>({
+    name: 'plate',
+    skip: wantPlate ? null : mode === 'generated' ? `background.mode = ${mode}` : 'no masks',
+    outputs: [RUN_FILES.plate, RUN_FILES.plateConfidence, RUN_FILES.plateHoles],
+    key: { background: cfg.background, decompose: decomposeKey, stabilize: cfg.stabilize },
+    run: async (ctx) => {
+      const frames: Frame[] = [];
+      const masks: GrayFrame[] = [];
+      for (const t of dec.samples) {
+        frames.push(toCanvas(cv, await readSample(run.dir, t), transforms, t, canvas));
+        masks.push(toCanvas(cv, dec.masks!.read(t), transforms, t, canvas));
+      }
+      const p = await computePlate(sourceFromArrays(frames, masks), { maxSamples: frames.length, inpaint: 'telea', onProgress: ctx.report });
+      await writePng(run.path(RUN_FILES.plate), p.plate);
+      await writePng(run.path(RUN_FILES.plateConfidence), p.confidence);
+      await writePng(run.path(RUN_FILES.plateHoles), p.holes);
+      ctx.note(`${p.samples.length} samples, ${(100 * p.inpaintedFraction).toFixed(2)} % inpainted`);
+      return p.plate;
+    },
+    load: () => readRgb(run.path(RUN_FILES.plate)),
+  });
+  const reference = toCanvas(cv, await readRgb(run.path(RUN_FILES.reference)), transforms, dec.reference, canvas);
+
+  // ---- contacts and the foot-lock plan (driving pose, canvas pixels).
+  let lock: LockPlan | null = null;
+  const contacts = await steps.step({
+    name: 'contacts',
+    skip: !cfg.footlock.enabled ? 'footlock.enabled = false' : track ? null : 'no poses',
+    outputs: [RUN_FILES.contacts],
+    key: { footlock: cfg.footlock, decompose: decomposeKey, stabilize: cfg.stabilize },
+    run: async () => {
+      const c = detectContacts(track!);
+      await writeContacts(run.path(RUN_FILES.contacts), c, { overwrite: true });
+      return c;
+    },
+    load: () => run.contacts(),
+  });
+  if (contacts && track) lock = planFootLock(contacts, track, { strength: cfg.footlock.strength });
+  return { cfg, info, input, cv, dec, transforms, canvas, track, plate, reference, lock, generator: a.generator, mode };
+}
+
+function planStep(run: RunFolder, s: RunState) {
+  const { cfg } = s;
+  return {
+    name: 'plan' as const,
+    outputs: [RUN_FILES.plan],
+    key: { segments: cfg.segments, shots: s.dec.shots.cuts, pose: cfg.pose, stabilize: cfg.stabilize },
+    run: async (ctx: { report: (d: number, t?: number) => void; note(t: string): void }): Promise<SegmentPlan> => {
+      const frameCount = s.dec.frameCount;
+      const energy = s.track
+        ? { energy: poseMotionEnergy(s.track, frameCount), source: 'pose-box-speed' as const }
+        : { energy: (await flowMotionEnergy(s.input, { onProgress: ctx.report })).energy.slice(0, frameCount), source: 'flow-residual' as const };
+      const p = planShotSegments(frameCount, energy.energy, s.dec.shots.shots, {
+        count: cfg.segments.count,
+        overlap: cfg.segments.overlap,
+        minLength: cfg.segments.minLength,
+        energySource: energy.source,
+      });
+      await writeJsonAtomic(run.path(RUN_FILES.plan), p, { overwrite: true });
+      ctx.note(`${p.method}: ${p.reason}`);
+      return p;
+    },
+    load: () => run.plan(),
+  };
+}
+
+/** Keypoints and boxes from original pixels into canvas pixels (exact: points map through the warp). */
+export function mapTrack(track: PoseTrack, transforms: TransformsData | null, canvas: CanvasGeometry): PoseTrack {
+  const frames = track.frames.map((p, t): PoseFrame => {
+    const m = canvasMatrix(transforms, t, canvas);
+    const map = (x: number, y: number): [number, number] => [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
+    const keypoints = p.keypoints.map((k) => {
+      const [x, y] = map(k.x, k.y);
+      return { ...k, x, y };
+    });
+    let box = p.box;
+    if (box) {
+      const corners = [map(box.x, box.y), map(box.x + box.width, box.y), map(box.x, box.y + box.height), map(box.x + box.width, box.y + box.height)];
+      const xs = corners.map((c) => c[0]);
+      const ys = corners.map((c) => c[1]);
+      box = { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
+    }
+    return { ...p, keypoints, box };
+  });
+  return { ...track, source: { ...track.source, width: canvas.width, height: canvas.height }, frames };
+}
+
+/** One segment's source: decoded input frames warped onto the canvas, with masks and poses, in batches. */
+async function* segmentBatches(
+  s: RunState,
+  seg: Segment,
+  chunkFrames: number,
+  time: (stage: StageName, seconds: number) => void,
+  signal?: AbortSignal,
+): AsyncGenerator<ChainFrame[]> {
+  const count = seg.end - seg.start;
+  const chunk = s.generator.kind === 'cmd' ? count : Math.max(1, chunkFrames);
+  let batch: ChainFrame[] = [];
+  let t = seg.start;
+  let t0 = performance.now();
+  for await (const frame of decodeFrames(s.input, { info: s.info, start: seg.start, count })) {
+    signal?.throwIfAborted();
+    const input = toCanvas(s.cv, frame, s.transforms, t, s.canvas);
+    const hasPerson = s.dec.masks?.found(t) === true;
+    const mask = s.dec.masks ? (hasPerson ? toCanvas(s.cv, s.dec.masks.read(t), s.transforms, t, s.canvas) : emptyMask(s.canvas)) : null;
+    batch.push({ t, input, output: input, mask, pose: s.track?.frames[t] ?? null });
+    t++;
+    if (batch.length === chunk) {
+      time('decode', (performance.now() - t0) / 1000);
+      yield batch;
+      batch = [];
+      t0 = performance.now();
+    }
+  }
+  if (t !== seg.end) throw new ReshootError(`segment ${seg.index}: the input ended at frame ${t}, the plan needs ${seg.end}`);
+  if (batch.length) {
+    time('decode', (performance.now() - t0) / 1000);
+    yield batch;
+  }
+}
+
+/** The segment chain: generate -> temporal -> composite -> foot lock. */
+function segmentChain(
+  s: RunState,
+  seg: Segment,
+  plan: SegmentPlan,
+  workDir: string,
+  carried: { guide: Frame; output: Frame; index: number } | null,
+  signal?: AbortSignal,
+): { stages: FrameStage[]; last(): { guide: Frame; output: Frame; index: number } | null } {
+  const { cfg } = s;
+  let last: { guide: Frame; output: Frame; index: number } | null = null;
+  const stages: FrameStage[] = [];
+  stages.push({
+    name: 'generate',
+    async push(batch) {
+      const generated = await s.generator.generate({
+        segmentIndex: seg.index,
+        label: seg.label,
+        start: batch[0].t,
+        frames: batch.map((f) => f.input),
+        poses: s.track ? batch.map((f) => f.pose!) : undefined,
+        masks: s.dec.masks ? batch.map((f) => f.mask!) : undefined,
+        plate: s.plate,
+        reference: s.reference,
+        fps: s.info.fps,
+        workDir,
+        signal,
+      });
+      return batch.map((f, i) => ({ ...f, output: generated[i] }));
+    },
+  });
+  if (cfg.temporal.enabled) {
+    let temporal: TemporalConsistency;
+    stages.push(
+      perFrame(
+        'temporal',
+        async (f) => {
+          const out = (await temporal.push(f.input, f.output)).frame;
+          // The frame just before the next segment's first: what that segment primes its recursion with.
+          if (cfg.temporal.carry && f.t === seg.end - 1 - seg.overlap) last = { guide: f.input, output: out, index: f.t };
+          return out;
+        },
+        {
+          async open() {
+            temporal = new TemporalConsistency({ strength: cfg.temporal.strength, flowScale: cfg.temporal.flowScale, carry: cfg.temporal.carry });
+            const cut = plan.shots?.some((sh) => sh.start === seg.start) ?? false;
+            if (carried && carried.index === seg.start - 1 && !cut) await temporal.prime(carried.guide, carried.output);
+          },
+        },
+      ),
+    );
+  }
+  // Feathered subject alpha per frame, shared by composite and foot lock.
+  const alphaOf = new Map<number, GrayFrame | null>();
+  const featherOf = (f: ChainFrame): GrayFrame | null => {
+    if (!alphaOf.has(f.t)) {
+      const person = f.pose?.found === true && f.mask !== null && s.dec.masks?.found(f.t) === true;
+      alphaOf.set(f.t, person ? growFeatherSync(s.cv, f.mask!, cfg.background.grow, cfg.masks.feather) : null);
+    }
+    return alphaOf.get(f.t)!;
+  };
+  stages.push(
+    perFrame('composite', (f) => {
+      const alpha = featherOf(f);
+      if (s.mode === 'generated') return f.output;
+      // original: the generated subject over the stabilized input; plate: over the static plate.
+      // Without a person there is no layer to composite: original keeps the input, plate keeps the generated frame.
+      if (!alpha) return s.mode === 'original' ? f.input : f.output;
+      return blendOver(f.output, s.mode === 'original' ? f.input : s.plate!, alpha);
+    }),
+  );
+  if (s.lock) {
+    const lock = s.lock;
+    stages.push(
+      perFrame('footlock', (f) => {
+        const out = lockFrameSync(s.cv, f.output, lock.matrices[f.t], featherOf(f) ?? undefined, s.plate ?? undefined);
+        alphaOf.delete(f.t);
+        return out;
+      }),
+    );
+  }
+  return { stages, last: () => last };
+}
+
+/** Blend the segment clips, put the camera back, keep the scene, encode. */
+async function finish(s: RunState, plan: SegmentPlan, run: RunFolder, output: string, report: (d: number, t?: number) => void, signal?: AbortSignal): Promise<void> {
+  const { cfg, info, cv } = s;
+  const sources = plan.segments.map((seg) => lazy(() => decodeFrames(run.segmentClip(seg.index))));
+  const blended = blendSegmentStreams(sources, plan, { ramp: cfg.blend.ramp, colorMatch: cfg.blend.colorMatch });
+  const reshake = cfg.reshake.enabled || !s.transforms;
+  const originals = reshake && s.mode === 'original' ? decodeFrames(s.input, { info })[Symbol.asyncIterator]() : null;
+  const masks = s.dec.masks;
+  // The subject region that may change in the output: the mask grown by the composite's growth,
+  // the feather and this frame's foot-lock shift (the lock moves the person layer).
+  const growAt = (t: number) => cfg.background.grow + Math.ceil(cfg.masks.feather) + (s.lock ? Math.ceil(Math.hypot(s.lock.matrices[t][2], s.lock.matrices[t][5])) : 0);
+  async function* frames(): AsyncGenerator<Frame> {
+    let t = 0;
+    for await (const f of blended) {
+      signal?.throwIfAborted();
+      let out: Frame;
+      if (reshake) {
+        out = fromCanvas(cv, f, s.transforms, t, s.canvas, info.width, info.height);
+        if (originals) {
+          const next = await originals.next();
+          if (next.done) throw new ReshootError(`the input ended at frame ${t} while finishing`);
+          const inputFrame = next.value;
+          if (masks?.found(t) && s.track?.frames[t]?.found) {
+            const alpha = growFeatherSync(cv, masks.read(t), growAt(t), Math.max(1, cfg.masks.feather));
+            out = blendOver(out, inputFrame, alpha);
+          } else out = inputFrame;
+        }
+      } else {
+        // Stabilized output (re-shake off): the canvas cropped back to the frame with the stabilizer's zoom.
+        const z = s.transforms!.crop.border === 'fill' ? 1 : typeof s.transforms!.crop.zoom === 'number' ? s.transforms!.crop.zoom : s.transforms!.crop.zoom[t];
+        const m = compose(outputTransform([1, 0, 0, 0, 1, 0], z, info.width, info.height), translation(-s.canvas.offsetX, -s.canvas.offsetY));
+        out = warpTo(cv, f, m, info.width, info.height);
+      }
+      yield out;
+      report(++t, plan.frameCount);
+    }
+    if (originals) await originals.return?.(undefined);
+  }
+  await encodeFrames(frames(), output, {
+    fps: info.fps,
+    crf: cfg.encode.crf,
+    preset: cfg.encode.preset,
+    audioFrom: cfg.encode.audio && info.hasAudio ? s.input : undefined,
+    overwrite: true, // checked at the start
+  });
+}
+
+function warpTo(cv: CV, f: Frame, m: number[], width: number, height: number): Frame {
+  const src = cv.matFromArray(f.height, f.width, cv.CV_8UC3, f.data as unknown as number[]);
+  const dst = new cv.Mat();
+  const M = cv.matFromArray(2, 3, cv.CV_64FC1, m);
+  try {
+    cv.warpAffine(src, dst, M, new cv.Size(width, height), cv.INTER_LINEAR, cv.BORDER_REPLICATE, new cv.Scalar(0, 0, 0, 0));
+    return { width, height, data: new Uint8Array(dst.data as Uint8Array) };
+  } finally {
+    src.delete();
+    dst.delete();
+    M.delete();
+  }
+}
+
+/** An async iterable that starts its source only when first iterated (one decoder per segment at a time). */
+function lazy<T>(make: () => AsyncIterable<T>): AsyncIterable<T> {
+  return { [Symbol.asyncIterator]: () => make()[Symbol.asyncIterator]() };
+}
+
+function emptyMask(g: { width: number; height: number }): GrayFrame {
+  return { width: g.width, height: g.height, data: new Uint8Array(g.width * g.height) };
 }
 
 function sumExcept(seconds: Record<string, number>, except: string): number {
@@ -347,137 +579,9 @@ function sumExcept(seconds: Record<string, number>, except: string): number {
   return s;
 }
 
-function zoomOf(transforms: TransformsData, t: number): number {
-  if (transforms.crop.border === 'fill') return 1;
-  const z = transforms.crop.zoom;
-  return typeof z === 'number' ? z : z[t];
-}
-
-/** Frames [start, start+count) of the input, corrected by the stabilization (or as decoded when it is off). */
-async function* stabilizedFrames(input: string, info: VideoInfo, transforms: TransformsData | null, start: number, count: number): AsyncGenerator<Frame> {
-  let t = start;
-  for await (const frame of decodeFrames(input, { info, start, count })) {
-    yield transforms ? await applyCorrection(frame, transforms.frames[t].correction, { border: transforms.crop.border, zoom: zoomOf(transforms, t) }) : frame;
-    t++;
-  }
-}
-
-async function firstFrame(stabilized: (start: number, count: number) => AsyncGenerator<Frame>): Promise<Frame> {
-  for await (const f of stabilized(0, 1)) return f;
-  throw new ReshootError('the input delivered no frames');
-}
-
-/** Evenly spread sample indices (the plate's median works on these). */
-export function plateSamples(frameCount: number, k: number): number[] {
-  const n = Math.max(1, Math.min(k, frameCount));
-  if (n === 1) return [Math.floor(frameCount / 2)];
-  return Array.from({ length: n }, (_, i) => Math.round((i * (frameCount - 1)) / (n - 1)));
-}
-
-async function savePlate(run: RunFolder, plate: Plate): Promise<void> {
-  await writePng(run.path('plate.png'), plate.plate);
-  await writePng(run.path('plate-confidence.png'), plate.confidence);
-  await writePng(run.path('plate-holes.png'), plate.holes);
-}
-
 /** Hard-links the output into the run folder (no copy); records nothing when the filesystems differ. */
 async function linkIntoRun(run: RunFolder, output: string): Promise<void> {
-  const target = run.path('output.mp4');
+  const target = run.path(RUN_FILES.output);
   await rm(target, { force: true });
   await link(output, target).catch(() => undefined);
-}
-
-interface SegmentWork {
-  seg: SegmentPlan['segments'][number];
-  plan: SegmentPlan;
-  stabilized: (start: number, count: number) => AsyncGenerator<Frame>;
-  track: PoseTrack | null;
-  masker: PersonMasker | null;
-  plate: Frame | null;
-  reference: Frame;
-  generator: Generator;
-  lock: LockPlan | null;
-  cv: Awaited<ReturnType<typeof loadOpenCV>>;
-  cfg: PipelineConfig;
-  info: VideoInfo;
-  workDir: string;
-  chunkFrames: number;
-  carried: { guide: Frame; output: Frame; index: number } | null;
-  add: (stage: string, t0: number) => void;
-  report: (done: number, total?: number) => void;
-  signal?: AbortSignal;
-}
-
-/**
- * One segment as a stream of final (pre-blend) frames: masks -> generate ->
- * temporal -> composite over the plate -> foot lock. Frame-independent
- * generators get chunks; cmd: gets the whole segment.
- */
-function processSegmentFrames(w: SegmentWork): Promise<{ stream: AsyncGenerator<Frame>; last(): { guide: Frame; output: Frame; index: number } | null }> {
-  const { seg, cfg } = w;
-  const count = seg.end - seg.start;
-  const chunk = w.generator.kind === 'cmd' ? count : Math.max(1, w.chunkFrames);
-  let last: { guide: Frame; output: Frame; index: number } | null = null;
-  const temporal = cfg.temporal.enabled ? new TemporalConsistency({ strength: cfg.temporal.strength, flowScale: cfg.temporal.flowScale, carry: cfg.temporal.carry }) : null;
-
-  async function* stream(): AsyncGenerator<Frame> {
-    if (temporal && w.carried && w.carried.index === seg.start - 1) await temporal.prime(w.carried.guide, w.carried.output);
-    const source = w.stabilized(seg.start, count);
-    let done = 0;
-    while (done < count) {
-      w.signal?.throwIfAborted();
-      let t0 = performance.now();
-      const frames: Frame[] = [];
-      while (frames.length < chunk && done + frames.length < count) {
-        const next = await source.next();
-        if (next.done) throw new ReshootError(`segment ${seg.index}: the input ended at frame ${seg.start + done + frames.length}, the plan needs ${seg.end}`);
-        frames.push(next.value);
-      }
-      w.add('decode', t0);
-      const first = seg.start + done;
-      const poses = w.track ? w.track.frames.slice(first, first + frames.length) : undefined;
-      t0 = performance.now();
-      const masks: GrayFrame[] | undefined = w.masker
-        ? await Promise.all(frames.map(async (f, i) => (await w.masker!.mask(f, poses && poses[i]?.found ? poses[i] : null)).alpha))
-        : undefined;
-      if (masks) w.add('masks', t0);
-      t0 = performance.now();
-      const generated = await w.generator.generate({
-        segmentIndex: seg.index,
-        label: seg.label,
-        start: first,
-        frames,
-        poses,
-        masks,
-        plate: w.plate,
-        reference: w.reference,
-        fps: w.info.fps,
-        workDir: w.workDir,
-        signal: w.signal,
-      });
-      w.add('generate', t0);
-      for (let i = 0; i < generated.length; i++) {
-        const t = first + i;
-        let out = generated[i];
-        let t1 = performance.now();
-        if (temporal) out = (await temporal.push(frames[i], out)).frame;
-        w.add('temporal', t1);
-        if (temporal && cfg.temporal.carry && t === seg.end - 1 - seg.overlap) last = { guide: frames[i], output: out, index: t };
-        t1 = performance.now();
-        // Without a person in this frame there is no layer to put over the plate: the generated frame
-        // stays whole (an empty mask would replace the whole scene by the static plate).
-        const personHere = poses?.[i]?.found === true;
-        const feathered = masks && personHere ? featherMaskSync(w.cv, masks[i], { feather: cfg.masks.feather }) : null;
-        if (w.plate && feathered) out = blendOver(out, w.plate, feathered);
-        w.add('composite', t1);
-        t1 = performance.now();
-        if (w.lock) out = lockFrameSync(w.cv, out, w.lock.matrices[t], feathered ?? undefined, w.plate ?? undefined);
-        w.add('footlock', t1);
-        yield out;
-        w.report(done + i + 1, count);
-      }
-      done += frames.length;
-    }
-  }
-  return Promise.resolve({ stream: stream(), last: () => last });
 }

@@ -9,16 +9,41 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ReshootError } from '../util/errors.js';
 import { ensureDir, writeJsonAtomic } from '../util/atomic.js';
+import { readContacts, type Contacts } from '../footlock/index.js';
+import { readPoseTrack, type PoseTrack } from '../pose/index.js';
+import { validatePlan, type SegmentPlan } from '../segment/index.js';
+import { loadTransforms, type TransformsData } from '../stabilize/index.js';
 import type { PipelineConfig } from './config.js';
 
 export const RUN_SCHEMA = 'reshoot.run/1';
+
+/** The run folder's files, by role (one list; the bench, the demo and the notebooks use these names). */
+export const RUN_FILES = {
+  manifest: 'run.json',
+  poses: 'poses.json',
+  masks: 'masks.raw',
+  masksSidecar: 'masks.json',
+  shots: 'shots.json',
+  decompose: 'decompose.json',
+  reference: 'reference.png',
+  transforms: 'transforms.json',
+  plate: 'plate.png',
+  plateConfidence: 'plate-confidence.png',
+  plateHoles: 'plate-holes.png',
+  plan: 'plan.json',
+  contacts: 'contacts.json',
+  output: 'output.mp4',
+} as const;
 
 export type StepStatus = 'pending' | 'done' | 'skipped' | 'failed';
 
 export interface StepRecord {
   status: StepStatus;
   seconds?: number;
-  file?: string;
+  /** Files (relative to the run folder) the step produced. */
+  files?: string[];
+  /** Hash of the config the step depended on (src/pipeline/steps.ts). */
+  key?: string;
   note?: string;
 }
 
@@ -34,6 +59,8 @@ export interface SegmentRecord {
   seconds: Record<string, number>;
   peakRssMB?: number;
   generator?: string;
+  /** Hash of what the segment depended on; a change re-runs it on --resume. */
+  key?: string;
 }
 
 export interface RunManifest {
@@ -47,8 +74,12 @@ export interface RunManifest {
   config: PipelineConfig;
   versions: Record<string, string>;
   video?: { width: number; height: number; fps: { num: number; den: number }; frameCount: number; hasAudio: boolean };
-  /** Whole-video steps: stabilize, pose, plate, plan, contacts, blend+reshake+encode. */
+  /** Whole-video steps: decompose, stabilize, plate, plan, contacts, finish (blend + re-shake + scene + encode). */
   steps: Record<string, StepRecord>;
+  /** What the run noticed and did about it: no person, shots, stabilizer fallbacks, clipped canvas. */
+  notes?: string[];
+  /** Stabilized canvas the generator saw (src/stabilize canvas geometry). */
+  canvas?: { width: number; height: number; offsetX: number; offsetY: number; clipped: boolean };
   segments: SegmentRecord[];
   peakRssMB: number;
   totalSeconds?: number;
@@ -83,10 +114,9 @@ export class RunFolder {
       if (previous.input.bytes !== init.input.bytes || previous.input.mtimeMs !== init.input.mtimeMs) {
         throw new ReshootError(`cannot resume ${dir}: the input ${init.input.path} changed since that run (size or modification time differ)`);
       }
-      const a = JSON.stringify(stripRunOnly(previous.config));
-      const b = JSON.stringify(stripRunOnly(init.config));
-      if (a !== b) throw new ReshootError(`cannot resume ${dir}: the config differs from that run's (see its run.json); start a new run folder`);
-      const manifest: RunManifest = { ...previous, output: init.output, status: 'running', error: undefined, versions: init.versions };
+      // A changed config is allowed: each step and segment records the config it depended on
+      // (src/pipeline/steps.ts), so only what the change affects runs again.
+      const manifest: RunManifest = { ...previous, output: init.output, config: init.config, status: 'running', error: undefined, versions: init.versions };
       const run = new RunFolder(dir, manifest);
       await run.save();
       return { run, resumed: true };
@@ -105,10 +135,29 @@ export class RunFolder {
     return { run, resumed: false };
   }
 
-  /** True when `step` completed in this or an earlier (resumed) run and its file still exists. */
+  /** True when `step` completed in this or an earlier (resumed) run and its files still exist. */
   isDone(step: string): boolean {
     const s = this.manifest.steps[step];
-    return s?.status === 'done' && (!s.file || existsSync(this.path(s.file)));
+    return s?.status === 'done' && (s.files ?? []).every((f) => existsSync(this.path(f)));
+  }
+
+  // Typed accessors: every reader of a run folder (pipeline, bench, demo, notebooks) goes through these,
+  // so a file is validated the same way wherever it is read.
+  transforms(): Promise<TransformsData> {
+    return loadTransforms(this.path(RUN_FILES.transforms));
+  }
+  plan(): Promise<SegmentPlan> {
+    return readFile(this.path(RUN_FILES.plan), 'utf8').then((t) => validatePlan(JSON.parse(t), this.path(RUN_FILES.plan)));
+  }
+  poses(): Promise<PoseTrack> {
+    return readPoseTrack(this.path(RUN_FILES.poses));
+  }
+  contacts(): Promise<Contacts> {
+    return readContacts(this.path(RUN_FILES.contacts));
+  }
+  /** Path of segment k's clip. */
+  segmentClip(k: number): string {
+    return this.path('segments', `seg-${String(k).padStart(2, '0')}.mp4`);
   }
 
   async markStep(step: string, record: StepRecord): Promise<void> {
@@ -137,8 +186,3 @@ export class RunFolder {
   }
 }
 
-/** Config fields that do not change what a run computes (none yet beyond the preset label). */
-function stripRunOnly(config: PipelineConfig): Omit<PipelineConfig, 'preset'> {
-  const { preset: _preset, ...rest } = config;
-  return rest;
-}

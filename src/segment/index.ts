@@ -3,7 +3,7 @@
  * energy (pose-box speed or residual flow), and join separately generated
  * segments with a cross-fade and colour matching over each overlap.
  */
-export { planSegments, poseMotionEnergy, smoothEnergy, segmentLabels, validatePlan, SEGMENT_LABELS } from './plan.js';
+export { planSegments, planShotSegments, MAX_SEGMENTS, poseMotionEnergy, smoothEnergy, segmentLabels, validatePlan, SEGMENT_LABELS } from './plan.js';
 export type { Segment, SegmentPlan, PlanOptions, MotionEnergySource } from './plan.js';
 export { flowMotionEnergy, motionEnergyOfFrames, residualFlowMagnitude } from './energy.js';
 export type { FlowEnergyOptions } from './energy.js';

@@ -38,6 +38,10 @@ export interface SegmentPlan {
   segments: Segment[];
   /** Motion energy per frame that the boundaries were chosen from (empty when none). */
   energy: number[];
+  /** Shots (hard cuts split the video): boundaries fall on cuts and do not overlap there. Absent = one shot. */
+  shots?: { start: number; end: number }[];
+  /** Cuts that fall inside a segment because their shots were too short to stand alone (see reason). */
+  cutsInsideSegments?: number[];
   /** The video the plan was made for (written by the CLI). */
   source?: { path: string; width: number; height: number; fps: { num: number; den: number } };
 }
@@ -235,4 +239,112 @@ export function validatePlan(value: unknown, what = 'segment plan'): SegmentPlan
   if (last.overlap !== 0) throw new ReshootError(`${what}: the last segment must have overlap 0`);
   if (last.end !== p.frameCount) throw new ReshootError(`${what}: segments end at ${last.end} but the plan says ${p.frameCount} frames`);
   return p;
+}
+
+/** The most segments a plan may have (a generator call each; a guard against all-cut clips). */
+export const MAX_SEGMENTS = 64;
+
+/**
+ * Plans segments that never span a hard cut: every cut is a segment boundary
+ * with no overlap (a cross-fade across a cut would mix two shots). Shots
+ * shorter than minLength cannot be a segment of their own; they join the
+ * previous shot (the next, for the first) and the cuts inside are listed in
+ * `cutsInsideSegments` and the reason. Within each group of shots the usual
+ * motion-based plan runs; the requested count is spread over groups in
+ * proportion to their length (each group gets at least one).
+ */
+export function planShotSegments(
+  frameCount: number,
+  energy: number[] | undefined,
+  shots: { start: number; end: number }[],
+  opts: PlanOptions & { energySource?: MotionEnergySource } = {},
+): SegmentPlan {
+  if (shots.length <= 1) return planSegments(frameCount, energy, opts);
+  const overlap = opts.overlap ?? 5;
+  const minLength = opts.minLength ?? Math.max(2 * overlap + 1, 8);
+  const requested = opts.count ?? 3;
+  let at = 0;
+  for (const sh of shots) {
+    if (sh.start !== at || sh.end <= sh.start) throw new ReshootError(`shots must tile the video: a shot starts at ${sh.start}, expected ${at}`);
+    at = sh.end;
+  }
+  if (at !== frameCount) throw new ReshootError(`shots end at ${at} but the video has ${frameCount} frames`);
+  // Groups of consecutive shots, each at least minLength long.
+  let groups: { start: number; end: number; cuts: number[] }[] = [];
+  for (const sh of shots) {
+    const last = groups[groups.length - 1];
+    if (last && (last.end - last.start < minLength || sh.end - sh.start < minLength)) {
+      last.cuts.push(sh.start);
+      last.end = sh.end;
+    } else groups.push({ start: sh.start, end: sh.end, cuts: [] });
+  }
+  // A short last group joins the one before it.
+  while (groups.length > 1 && groups[groups.length - 1].end - groups[groups.length - 1].start < minLength) {
+    const g = groups.pop()!;
+    const prev = groups[groups.length - 1];
+    prev.cuts.push(g.start, ...g.cuts);
+    prev.end = g.end;
+  }
+  const reasons: string[] = [];
+  if (groups.length > MAX_SEGMENTS) {
+    reasons.push(`${groups.length} shots are more than ${MAX_SEGMENTS} segments: the shortest neighbours were joined`);
+    while (groups.length > MAX_SEGMENTS) {
+      let k = 0;
+      for (let i = 1; i < groups.length - 1; i++) if (groups[i].end - groups[i - 1].start < groups[k + 1].end - groups[k].start) k = i - 1;
+      const [a, b] = [groups[k], groups[k + 1]];
+      groups.splice(k, 2, { start: a.start, end: b.end, cuts: [...a.cuts, b.start, ...b.cuts] });
+    }
+  }
+  // Spread the requested count over the groups by length (largest remainder), at least one each.
+  const total = Math.min(MAX_SEGMENTS, Math.max(requested, groups.length));
+  const lengths = groups.map((g) => g.end - g.start);
+  const fits = lengths.map((l) => Math.max(1, Math.floor(l / minLength)));
+  const counts = groups.map(() => 1);
+  for (let extra = total - groups.length; extra > 0; extra--) {
+    let best = -1;
+    for (let i = 0; i < groups.length; i++) {
+      if (counts[i] >= fits[i]) continue;
+      if (best < 0 || lengths[i] / (counts[i] + 1) > lengths[best] / (counts[best] + 1)) best = i;
+    }
+    if (best < 0) break;
+    counts[best]++;
+  }
+  const segments: Segment[] = [];
+  const boundaries: number[] = [];
+  let motion = false;
+  groups.forEach((g, i) => {
+    const sub = planSegments(g.end - g.start, energy?.slice(g.start, g.end), { ...opts, count: counts[i], overlap, minLength });
+    if (sub.method === 'motion') motion = true;
+    if (i > 0) boundaries.push(g.start);
+    boundaries.push(...sub.boundaries.map((b) => b + g.start));
+    sub.segments.forEach((sg, j) => {
+      const lastInGroup = j === sub.segments.length - 1;
+      segments.push({ index: segments.length, label: '', start: sg.start + g.start, end: sg.end + g.start, overlap: lastInGroup ? 0 : sg.overlap });
+    });
+  });
+  const labels = segmentLabels(segments.length);
+  segments.forEach((sg, k) => (sg.label = labels[k]));
+  const inside = groups.flatMap((g) => g.cuts);
+  const planned = segments.length;
+  return {
+    schema: 'reshoot.segments/1',
+    frameCount,
+    requestedCount: requested,
+    count: planned,
+    overlap,
+    minLength,
+    method: motion ? 'motion' : 'uniform',
+    reason: [
+      `${shots.length} shots: every cut is a segment boundary without overlap`,
+      ...(inside.length ? [`shots shorter than ${minLength} frames were joined, so cuts at ${inside.join(', ')} fall inside segments`] : []),
+      ...(planned !== requested ? [`${planned} segments instead of ${requested}`] : []),
+      ...reasons,
+    ].join('; '),
+    energySource: energy ? opts.energySource ?? 'none' : 'none',
+    boundaries,
+    segments,
+    energy: energy ? energy.map((v) => Math.round(v * 1e6) / 1e6) : [],
+    shots: shots.map((sh) => ({ start: sh.start, end: sh.end })),
+    cutsInsideSegments: inside,
+  };
 }

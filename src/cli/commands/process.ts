@@ -4,6 +4,7 @@ import { basename, extname, join, resolve } from 'node:path';
 import { PRESETS, resolveConfig, type PipelineConfig, type PipelineOverrides, type PresetName } from '../../pipeline/config.js';
 import type { PipelineEvent } from '../../pipeline/events.js';
 import { processVideo, type ProcessResult } from '../../pipeline/process.js';
+import { BACKGROUND_MODES, type BackgroundMode, type PlateMethod } from '../../composite/index.js';
 import { ReshootError } from '../../util/errors.js';
 import { progressBar, type Progress } from '../progress.js';
 
@@ -19,6 +20,8 @@ export interface ProcessCliOptions {
   stabilize: boolean;
   footlock: boolean;
   temporal: boolean;
+  background?: string;
+  /** Old flag, kept as an alias: median|inpaint = --background plate with that plate; off = --background generated. */
   bgPlate?: string;
   seed?: number;
   runDir?: string;
@@ -42,6 +45,11 @@ export function configFromFlags(opts: Omit<ProcessCliOptions, 'out'>): PipelineC
   if (opts.bgPlate !== undefined && !['median', 'inpaint', 'off'].includes(opts.bgPlate)) {
     throw new ReshootError(`--bg-plate must be median, inpaint or off; got "${opts.bgPlate}"`);
   }
+  if (opts.background !== undefined && !(BACKGROUND_MODES as readonly string[]).includes(opts.background)) {
+    throw new ReshootError(`--background must be one of ${BACKGROUND_MODES.join(', ')}; got "${opts.background}"`);
+  }
+  const alias: PipelineOverrides['background'] =
+    opts.bgPlate === undefined ? undefined : opts.bgPlate === 'off' ? { mode: 'generated' } : { mode: 'plate', plate: opts.bgPlate as PlateMethod };
   const flags: PipelineOverrides = {
     ...(opts.generator !== undefined || opts.seed !== undefined ? { generator: { spec: opts.generator, seed: opts.seed } } : {}),
     segments: { count: opts.segments, overlap: opts.overlap },
@@ -52,7 +60,7 @@ export function configFromFlags(opts: Omit<ProcessCliOptions, 'out'>): PipelineC
     },
     ...(opts.footlock === false && { footlock: { enabled: false } }),
     ...(opts.temporal === false && { temporal: { enabled: false } }),
-    ...(opts.bgPlate !== undefined && { background: { mode: opts.bgPlate as 'median' } }),
+    ...((alias || opts.background) && { background: { ...alias, ...(opts.background && { mode: opts.background as BackgroundMode }) } }),
   };
   const preset = opts.preset as PresetName;
   return resolveConfig(merge(fromFile, flags), preset);
