@@ -8,6 +8,7 @@ import type { Frame } from '../video/types.js';
 import { createCmdGenerator, type CmdGeneratorOptions } from './cmd.js';
 import { createOnnxGenerator, type OnnxGeneratorOptions } from './onnx.js';
 import { SYNTHETIC_DESCRIPTION, createSyntheticPerturbation, type SyntheticOptions } from './synthetic.js';
+import { createRecolorGenerator } from './recolor.js';
 import { validateGeneratedFrames, validateSegmentInput, type Generator, type SegmentInput } from './types.js';
 
 export * from './types.js';
@@ -92,12 +93,12 @@ export interface GeneratorOptions {
 }
 
 /** The generator names the parser knows (for help texts). */
-export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'cmd:<command>', 'onnx:<model.onnx>'] as const;
+export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>'] as const;
 
 /** Splits a --generator value into kind and argument; throws ReshootError for unknown names. */
-export function parseGeneratorSpec(spec: string): { kind: 'passthrough' | 'synthetic' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } {
+export function parseGeneratorSpec(spec: string): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } {
   const s = spec.trim();
-  if (s === 'passthrough' || s === 'synthetic') return { kind: s };
+  if (s === 'passthrough' || s === 'synthetic' || s === 'subject-recolor') return { kind: s };
   if (s.startsWith('cmd:')) {
     const command = s.slice(4).trim();
     if (!command) throw new ReshootError('generator cmd: needs a command after "cmd:", e.g. cmd:"python gen.py {in} {out}"');
@@ -123,6 +124,8 @@ export async function createGenerator(spec: string, opts: GeneratorOptions = {})
       return createPassthroughGenerator();
     case 'synthetic':
       return createSyntheticGenerator(opts.synthetic);
+    case 'subject-recolor':
+      return createRecolorGenerator();
     case 'cmd':
       return createCmdGenerator(p.command, opts.cmd);
     case 'onnx':

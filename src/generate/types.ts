@@ -27,7 +27,7 @@ export interface SegmentInput {
   onProgress?: ProgressFn;
 }
 
-export type GeneratorKind = 'passthrough' | 'synthetic' | 'cmd' | 'onnx';
+export type GeneratorKind = 'passthrough' | 'synthetic' | 'subject-recolor' | 'cmd' | 'onnx';
 
 /**
  * A generator turns one segment's inputs into the same number of frames of the
