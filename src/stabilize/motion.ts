@@ -17,7 +17,13 @@ import { mulberry32 } from '../util/rng.js';
 import { compose, identity, invert, type Mat2x3 } from './similarity.js';
 
 export type MotionModel = 'similarity' | 'affine';
-export type MotionFallback = 'too-few-points' | 'too-few-inliers' | 'implausible-motion';
+/**
+ * Why a pair's motion is identity: too few tracks / inliers / an implausible
+ * fit; 'too-few-background-points' when the exclusion mask left too few
+ * tracks (the person fills most of the frame); 'cut' on the first frame of a
+ * shot (set by analyzeVideo, the motion across a cut means nothing).
+ */
+export type MotionFallback = 'too-few-points' | 'too-few-inliers' | 'implausible-motion' | 'too-few-background-points' | 'cut';
 
 export interface MotionOptions {
   /** 'similarity' (default; 4 dof) or 'affine' (6 dof). */
@@ -65,8 +71,16 @@ export interface MotionOptions {
    * of a pair).
    */
   roundTrip?: 'all' | 'new-tracks';
-  /** Extra margin around the exclusion mask, px at full size (default 4). */
+  /** Extra margin around the exclusion mask, px at estimation scale (default 4): corners there are not used. */
   maskMargin?: number;
+  /**
+   * Tracks farther than this from the exclusion mask, px at estimation scale
+   * (default 12), are surely background: with a mask, RANSAC fits on them
+   * first and the tracks nearer the person are kept only when they agree with
+   * that fit (a person's limbs the mask missed move with the person, not the
+   * camera). When fewer than minInliers such tracks exist, all tracks are used.
+   */
+  backgroundMargin?: number;
   /** RANSAC seed (default 1): results are reproducible. */
   seed?: number;
   /** Keep the point tracks in the result (for plots). */
@@ -108,6 +122,7 @@ const DEFAULTS = {
   redetectFraction: 0.5,
   roundTrip: 'all' as 'all' | 'new-tracks',
   maskMargin: 4,
+  backgroundMargin: 12,
   seed: 1,
   keepTracks: false,
 };
@@ -266,6 +281,31 @@ export function ransacSimilarity(
   return { matrix: m, inlier, inliers: count, rmsError: count ? Math.sqrt(ss / count) : NaN };
 }
 
+/**
+ * All tracks judged by a fit made on a subset (the background): inliers are
+ * those within `threshold`, then one least-squares refit on them and a final
+ * re-selection (as ransacSimilarity ends).
+ */
+function refitAll(m0: Mat2x3, from: ArrayLike<number>, to: ArrayLike<number>, threshold: number): { matrix: Mat2x3; inlier: Uint8Array; inliers: number; rmsError: number } | null {
+  const n = from.length / 2;
+  const thr2 = threshold * threshold;
+  const r2 = new Float64Array(n);
+  let m = m0;
+  for (let round = 0; round < 2; round++) {
+    residuals2(m, from, to, r2);
+    const idx: number[] = [];
+    for (let k = 0; k < n; k++) if (r2[k] < thr2) idx.push(k);
+    const refit = fitSimilarityLS(from, to, idx);
+    if (!refit) return null;
+    m = refit;
+  }
+  residuals2(m, from, to, r2);
+  const inlier = new Uint8Array(n);
+  let count = 0, ss = 0;
+  for (let k = 0; k < n; k++) if (r2[k] < thr2) { inlier[k] = 1; count++; ss += r2[k]; }
+  return { matrix: m, inlier, inliers: count, rmsError: count ? Math.sqrt(ss / count) : NaN };
+}
+
 // ---------------------------------------------------------------- OpenCV helpers
 
 /**
@@ -299,15 +339,15 @@ function grayMat(cv: CV, g: GrayFrame, f: number, interpolation: number): Mat {
   return out;
 }
 
-/** "Allowed" mask for corner detection: 255 where the exclusion mask is zero (after a margin), else 0. */
-function allowedMask(cv: CV, mask: GrayFrame, f: number, marginFull: number, w: number, h: number): Mat {
+/** "Allowed" mask for corner detection: 255 where the exclusion mask is zero (after a margin of `margin` px at estimation scale), else 0. */
+function allowedMask(cv: CV, mask: GrayFrame, f: number, margin: number, w: number, h: number): Mat {
   const src = grayMat(cv, mask, f, cv.INTER_NEAREST);
   const dil = new cv.Mat();
   try {
     if (src.cols !== w || src.rows !== h) {
       throw new ReshootError(`exclusion mask is ${mask.width}x${mask.height}, frame is ${Math.round(w * f)}x${Math.round(h * f)}`);
     }
-    const r = Math.round(marginFull / f);
+    const r = Math.round(margin);
     if (r > 0) {
       const k = cv.getStructuringElement(cv.MORPH_ELLIPSE, new cv.Size(2 * r + 1, 2 * r + 1));
       try {
@@ -329,6 +369,8 @@ export interface PreparedFrame {
   gray: Mat;
   /** 255 = corners may be used, 0 = excluded; undefined = all allowed. */
   allowed?: Mat;
+  /** 255 = farther than backgroundMargin from the mask (surely background); only with a mask. */
+  far?: Mat;
   /** Full-size dimensions. */
   width: number;
   height: number;
@@ -339,18 +381,24 @@ export function prepareFrame(cv: CV, g: GrayFrame, mask: GrayFrame | undefined, 
   const f = downscaleFactor(o, g.width, g.height);
   const gray = grayMat(cv, g, f, cv.INTER_AREA);
   let allowed: Mat | undefined;
+  let far: Mat | undefined;
   try {
-    if (mask) allowed = allowedMask(cv, mask, f, o.maskMargin, gray.cols, gray.rows);
+    if (mask) {
+      allowed = allowedMask(cv, mask, f, o.maskMargin, gray.cols, gray.rows);
+      far = allowedMask(cv, mask, f, Math.max(o.maskMargin, o.backgroundMargin), gray.cols, gray.rows);
+    }
   } catch (e) {
     gray.delete();
+    allowed?.delete();
     throw e;
   }
-  return { gray, allowed, width: g.width, height: g.height };
+  return { gray, allowed, far, width: g.width, height: g.height };
 }
 
 export function releasePrepared(p: PreparedFrame | undefined): void {
   p?.gray.delete();
   p?.allowed?.delete();
+  p?.far?.delete();
 }
 
 function fallbackResult(o: ResolvedOptions, reason: MotionFallback, corners: number, tracked: number, inliers = 0): MotionEstimate {
@@ -403,7 +451,9 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
       if (track) track.detected = true;
     }
     const nCorners = corners.rows;
-    if (nCorners < o.minInliers) return fallbackResult(o, 'too-few-points', nCorners, 0);
+    // With a mask, "too few" means the person covers the frame, not a textureless one.
+    const few: MotionFallback = prev.allowed || next.allowed ? 'too-few-background-points' : 'too-few-points';
+    if (nCorners < o.minInliers) return fallbackResult(o, few, nCorners, 0);
     const win = new cv.Size(o.winSize, o.winSize);
     const crit = new cv.TermCriteria(cv.TermCriteria_COUNT + cv.TermCriteria_EPS, 30, 0.01);
     cv.calcOpticalFlowPyrLK(prev.gray, next.gray, corners, fwd, st1, err1, win, o.maxLevel, crit);
@@ -430,14 +480,27 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
       to.push(x1, y1);
     }
     const tracked = from.length / 2;
-    if (tracked < o.minInliers) return fallbackResult(o, 'too-few-points', nCorners, tracked);
+    if (tracked < o.minInliers) return fallbackResult(o, few, nCorners, tracked);
+    // Background first: the fit is made on tracks far from the person, the rest must agree with it.
+    let farIdx: number[] | undefined;
+    if (prev.far) {
+      const fd = prev.far.data as Uint8Array;
+      const idx: number[] = [];
+      for (let i = 0; i < tracked; i++) {
+        const x = Math.round(from[2 * i]), y = Math.round(from[2 * i + 1]);
+        if (x >= 0 && y >= 0 && x < w && y < h && fd[y * w + x]) idx.push(i);
+      }
+      if (idx.length >= o.minInliers && idx.length < tracked) farIdx = idx;
+    }
 
     let small: Mat2x3;
     let inlier: Uint8Array;
     let inliers: number;
     let rms: number;
     if (o.model === 'similarity') {
-      const r = ransacSimilarity(from, to, { threshold: o.ransacThreshold, maxIterations: o.ransacIterations, seed: o.seed });
+      const sub = (p: number[]) => (farIdx ? farIdx.flatMap((i) => [p[2 * i], p[2 * i + 1]]) : p);
+      let r = ransacSimilarity(sub(from), sub(to), { threshold: o.ransacThreshold, maxIterations: o.ransacIterations, seed: o.seed });
+      if (r && farIdx) r = refitAll(r.matrix, from, to, o.ransacThreshold);
       if (!r) return fallbackResult(o, 'too-few-inliers', nCorners, tracked);
       small = r.matrix; inlier = r.inlier; inliers = r.inliers; rms = r.rmsError;
     } else {
