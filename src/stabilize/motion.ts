@@ -15,6 +15,7 @@ import type { Frame, GrayFrame, ProgressFn } from '../video/types.js';
 import { ReshootError } from '../util/errors.js';
 import { mulberry32 } from '../util/rng.js';
 import { compose, identity, invert, type Mat2x3 } from './similarity.js';
+import { detectCorners, lkTrack, TRACKER_DEFAULTS, type TrackerOptions } from '../flow/tracks.js';
 
 export type MotionModel = 'similarity' | 'affine';
 /**
@@ -25,21 +26,10 @@ export type MotionModel = 'similarity' | 'affine';
  */
 export type MotionFallback = 'too-few-points' | 'too-few-inliers' | 'implausible-motion' | 'too-few-background-points' | 'cut';
 
-export interface MotionOptions {
+/** The tracker's options (src/flow/tracks.ts; px at estimation scale) plus the motion model's. */
+export interface MotionOptions extends TrackerOptions {
   /** 'similarity' (default; 4 dof) or 'affine' (6 dof). */
   model?: MotionModel;
-  /** Shi-Tomasi: most corners kept (default 300). */
-  maxCorners?: number;
-  /** Shi-Tomasi quality level relative to the best corner (default 0.01). */
-  quality?: number;
-  /** Shi-Tomasi minimum distance between corners, px at estimation scale (default 8). */
-  minDistance?: number;
-  /** LK window side, px (default 21). */
-  winSize?: number;
-  /** LK pyramid levels above the base (default 3). */
-  maxLevel?: number;
-  /** Forward-backward round-trip error limit, px at estimation scale (default 0.7). */
-  fbThreshold?: number;
   /** RANSAC inlier threshold, px at estimation scale (default 1.5). */
   ransacThreshold?: number;
   /** RANSAC iteration cap (default 500; adaptive stop earlier). */
@@ -107,12 +97,7 @@ export interface MotionEstimate {
 
 const DEFAULTS = {
   model: 'similarity' as MotionModel,
-  maxCorners: 300,
-  quality: 0.01,
-  minDistance: 8,
-  winSize: 21,
-  maxLevel: 3,
-  fbThreshold: 0.7,
+  ...TRACKER_DEFAULTS,
   ransacThreshold: 1.5,
   ransacIterations: 500,
   minInliers: 8,
@@ -428,55 +413,30 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     track.carry = undefined;
     track.detected = false;
   }
-  let corners = new cv.Mat();
-  const fwd = new cv.Mat();
-  const back = new cv.Mat();
-  const st1 = new cv.Mat();
-  const st2 = new cv.Mat();
-  const err1 = new cv.Mat();
-  const err2 = new cv.Mat();
+  let corners: Mat | undefined;
   try {
     const start = track?.start;
     const carried = !!start && start.length / 2 >= Math.max(o.minInliers, o.redetectFraction * o.maxCorners);
-    if (carried) {
-      corners.delete();
-      corners = cv.matFromArray(start.length / 2, 1, cv.CV_32FC2, start as unknown as number[]);
-    } else {
-      const none = new cv.Mat();
-      try {
-        cv.goodFeaturesToTrack(prev.gray, corners, o.maxCorners, o.quality, o.minDistance, prev.allowed ?? none, 3, false, 0.04);
-      } finally {
-        none.delete();
-      }
+    if (carried) corners = cv.matFromArray(start.length / 2, 1, cv.CV_32FC2, start as unknown as number[]);
+    else {
+      corners = detectCorners(cv, prev.gray, o, prev.allowed);
       if (track) track.detected = true;
     }
     const nCorners = corners.rows;
     // With a mask, "too few" means the person covers the frame, not a textureless one.
     const few: MotionFallback = prev.allowed || next.allowed ? 'too-few-background-points' : 'too-few-points';
     if (nCorners < o.minInliers) return fallbackResult(o, few, nCorners, 0);
-    const win = new cv.Size(o.winSize, o.winSize);
-    const crit = new cv.TermCriteria(cv.TermCriteria_COUNT + cv.TermCriteria_EPS, 30, 0.01);
-    cv.calcOpticalFlowPyrLK(prev.gray, next.gray, corners, fwd, st1, err1, win, o.maxLevel, crit);
-    const roundTrip = !carried || o.roundTrip === 'all';
-    if (roundTrip) cv.calcOpticalFlowPyrLK(next.gray, prev.gray, fwd, back, st2, err2, win, o.maxLevel, crit);
-    const p0 = corners.data32F as Float32Array;
-    const p1 = fwd.data32F as Float32Array;
-    const pb = roundTrip ? (back.data32F as Float32Array) : p0;
-    const s1 = st1.data as Uint8Array;
-    const s2 = roundTrip ? (st2.data as Uint8Array) : s1;
+    // Carried tracks passed the round trip when new and have been inliers since (roundTrip 'new-tracks').
+    const lk = lkTrack(cv, prev.gray, next.gray, corners, o, !carried || o.roundTrip === 'all');
     const w = next.gray.cols, h = next.gray.rows;
     const nextAllowed = next.allowed ? (next.allowed.data as Uint8Array) : undefined;
-    const fb2 = o.fbThreshold * o.fbThreshold;
     const from: number[] = [];
     const to: number[] = [];
     for (let i = 0; i < nCorners; i++) {
-      if (!s1[i] || !s2[i]) continue;
-      const dx = pb[2 * i] - p0[2 * i], dy = pb[2 * i + 1] - p0[2 * i + 1];
-      if (!(dx * dx + dy * dy < fb2)) continue;
-      const x1 = p1[2 * i], y1 = p1[2 * i + 1];
-      if (!(x1 >= 0 && y1 >= 0 && x1 <= w - 1 && y1 <= h - 1)) continue;
+      if (!lk.ok[i]) continue;
+      const x1 = lk.to[2 * i], y1 = lk.to[2 * i + 1];
       if (nextAllowed && !nextAllowed[Math.round(y1) * w + Math.round(x1)]) continue;
-      from.push(p0[2 * i], p0[2 * i + 1]);
+      from.push(lk.from[2 * i], lk.from[2 * i + 1]);
       to.push(x1, y1);
     }
     const tracked = from.length / 2;
@@ -560,7 +520,7 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     }
     return out;
   } finally {
-    corners.delete(); fwd.delete(); back.delete(); st1.delete(); st2.delete(); err1.delete(); err2.delete();
+    corners?.delete();
   }
 }
 
