@@ -4,17 +4,34 @@
  * by the same code (src/metrics: every output is judged from its pixels).
  *
  *   node --import tsx bench/stabilization.ts [--out results/stabilization.csv] [--cases a,b] [--frames n]
+ *       [--mask-cache out/bench-masks]
+ *
+ * Cases: the synth presets (a still photo or vtest warped by a known camera),
+ * and the moving-subject cases (MOVING_CASES below: real footage with people /
+ * characters and hard cuts, plus a known handheld shake). Those compare doing
+ * nothing, vid.stab, reshoot without and with subject masks; the masks come
+ * from the real models (pose tracker + person masker, src/person-mask
+ * maskVideo) run on the shaky input, cached by the input's content hash.
+ * Their residual shake is reported clip-wide (mean removed over the clip, as
+ * for the presets) and per shot (mean removed per shot: across a hard cut no
+ * stabilizer owes continuity, so a different fixed offset per shot is not shake).
  *
  * Writes one CSV row per (case, method) and prints a table.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';
-import { fetchDatasets, getSynthPreset, listSynthPresets, synthesizeClip } from '../src/datasets/index.js';
-import { measureStabilization, type StabilizationReport } from '../src/metrics/index.js';
-import { stabilizeVideo, type SmootherName } from '../src/stabilize/index.js';
+import { datasetPath, fetchDatasets, getSynthPreset, listSynthPresets, synthesizeClip, type GroundTruth } from '../src/datasets/index.js';
+import { compareWithTruth, measureInputToOutput, measureStabilization, type StabilizationReport } from '../src/metrics/index.js';
+import { stabilizeVideo, type Mat2x3, type SmootherName } from '../src/stabilize/index.js';
+import { maskVideo, sidecarPath } from '../src/person-mask/index.js';
+import { decodeFrames, encodeFrames, type Frame, type GrayFrame } from '../src/video/index.js';
+import { loadOpenCV } from '../src/cv/opencv.js';
+import type { Shot } from '../src/shots/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { runVidstab } from './vidstab.js';
 
@@ -53,14 +70,165 @@ const { values } = parseArgs({
     out: { type: 'string', default: 'results/stabilization.csv' },
     cases: { type: 'string' },
     frames: { type: 'string' },
+    'mask-cache': { type: 'string', default: 'out/bench-masks' },
   },
 });
-const cases = values.cases ? values.cases.split(',') : listSynthPresets().map((p) => p.name);
+
+// ---------------------------------------------------------------- moving subjects and cuts
+
+interface MovingCase {
+  description: string;
+  /** Renders the shaky clip into `path`; returns its ground truth and its true shots. */
+  build(path: string, work: string): Promise<{ gt: GroundTruth; shots: Shot[] }>;
+}
+
+/** Megamind.avi source cuts (first frames of new shots), found by eye: see test/shots.test.ts. */
+const MEGAMIND_CUTS = [98, 154, 200];
+
+const cutsToShots = (cuts: number[], n: number): Shot[] =>
+  [0, ...cuts, n].slice(0, -1).map((start, i, a) => ({ start, end: i + 1 < a.length ? a[i + 1] : n }));
+
+const MOVING_CASES: Record<string, MovingCase> = {
+  'megamind-shake': {
+    description: 'Megamind.avi frames 80-169 (characters talking, cuts at source frames 98 and 154) under vtest-shake\'s handheld shake',
+    async build(path) {
+      const spec = getSynthPreset('vtest-shake', { name: 'megamind-shake', source: 'megamind', sourceStart: 80, frames: 90, seed: 2001 });
+      await fetchDatasets({ ids: ['megamind'] });
+      const gt = await synthesizeClip(spec, path, { overwrite: true });
+      return { gt, shots: cutsToShots(MEGAMIND_CUTS.filter((c) => c > 80 && c < 170).map((c) => c - 80), 90) };
+    },
+  },
+  'vtest-people-shake': {
+    description: 'vtest.avi frames 0-79 (static camera, pedestrians crossing) under a handheld shake (seed 2002)',
+    async build(path) {
+      const spec = getSynthPreset('vtest-shake', { name: 'vtest-people-shake', seed: 2002 });
+      await fetchDatasets({ ids: ['vtest'] });
+      return { gt: await synthesizeClip(spec, path, { overwrite: true }), shots: [{ start: 0, end: 80 }] };
+    },
+  },
+  'montage-shake': {
+    description: 'vtest 0-39 | Megamind 100-139 (resized) | vtest 500-539: people, characters and two hard cuts, under a handheld shake (seed 2003)',
+    async build(path, work) {
+      await fetchDatasets({ ids: ['vtest', 'megamind'] });
+      const source = join(work, 'montage-source.mp4');
+      const cv = await loadOpenCV();
+      const resize = (f: Frame): Frame => {
+        const src = cv.matFromArray(f.height, f.width, cv.CV_8UC3, f.data as unknown as number[]);
+        const dst = new cv.Mat();
+        try {
+          cv.resize(src, dst, new cv.Size(768, 576), 0, 0, cv.INTER_AREA);
+          return { width: 768, height: 576, data: new Uint8Array(dst.data as Uint8Array) };
+        } finally {
+          src.delete();
+          dst.delete();
+        }
+      };
+      async function* montage(): AsyncGenerator<Frame> {
+        yield* decodeFrames(datasetPath('vtest'), { start: 0, count: 40 });
+        for await (const f of decodeFrames(datasetPath('megamind'), { start: 100, count: 40 })) yield resize(f);
+        yield* decodeFrames(datasetPath('vtest'), { start: 500, count: 40 });
+      }
+      await encodeFrames(montage(), source, { fps: { num: 10, den: 1 }, crf: 12, overwrite: true });
+      // The synth renderer reads any 768x576 10 fps clip in vtest's place.
+      const spec = getSynthPreset('vtest-shake', { name: 'montage-shake', frames: 120, seed: 2003 });
+      const gt = await synthesizeClip(spec, path, { overwrite: true, sourcePath: source });
+      return { gt, shots: cutsToShots([40, 80], 120) };
+    },
+  },
+};
+
+/** Subject masks of `input` from the real models, cached by the input's content hash. */
+async function subjectMasks(input: string, cacheDir: string): Promise<{ maskFor: (t: number) => GrayFrame | undefined; seconds: number; cached: boolean }> {
+  const hash = createHash('sha256').update(await readFile(input)).digest('hex').slice(0, 16);
+  await mkdir(cacheDir, { recursive: true });
+  const raw = join(cacheDir, `${hash}.raw`);
+  let seconds = 0;
+  const side = sidecarPath(raw);
+  const cached = existsSync(raw) && existsSync(side);
+  if (!cached) seconds = (await maskVideo(input, raw, { overwrite: true })).seconds;
+  const { width, height } = (JSON.parse(await readFile(side, 'utf8')) as { source: { width: number; height: number } }).source;
+  const data = await readFile(raw);
+  const n = data.length / (width * height);
+  return {
+    maskFor: (t) => (t < n ? { width, height, data: new Uint8Array(data.buffer, data.byteOffset + t * width * height, width * height) } : undefined),
+    seconds,
+    cached,
+  };
+}
+
+/** RMS (x, y combined, px) of the deviation from the intended view with the mean removed per shot. */
+function perShotResidual(deviation: { x: number; y: number }[], shots: Shot[]): number {
+  let ss = 0;
+  for (const s of shots) {
+    const d = deviation.slice(s.start, s.end);
+    const mx = d.reduce((a, v) => a + v.x, 0) / d.length, my = d.reduce((a, v) => a + v.y, 0) / d.length;
+    for (const v of d) ss += (v.x - mx) ** 2 + (v.y - my) ** 2;
+  }
+  return Math.sqrt(ss / deviation.length);
+}
+
+async function runMovingCase(name: string, c: MovingCase, work: string, rows: Record<string, string | number>[]): Promise<void> {
+  const input = join(work, `${name}.mp4`);
+  const { gt, shots } = await c.build(input, work);
+  const masks = await subjectMasks(input, resolve(values['mask-cache']!));
+  process.stderr.write(`${name}: ${gt.frames} frames, true shots ${shots.map((s) => `[${s.start},${s.end})`).join(' ')}; masks ${masks.cached ? 'from cache' : `computed in ${masks.seconds.toFixed(1)} s`}\n`);
+  const methods: { name: string; run?: (output: string) => Promise<{ analyzeSeconds: number; totalSeconds: number; note?: string }> }[] = [
+    { name: 'input (no stabilization)' },
+    { name: 'vid.stab smoothing=15', run: (o) => vidstab(15).run(input, o) },
+    {
+      name: 'reshoot l1',
+      run: async (o) => {
+        const r = await stabilizeVideo(input, o, { smoother: 'l1', border: 'zoom', keepAudio: false, overwrite: true });
+        return { analyzeSeconds: r.analyzeSeconds, totalSeconds: r.analyzeSeconds + r.renderSeconds, note: r.transforms.notes.join('; ') };
+      },
+    },
+    {
+      name: 'reshoot l1 + masks',
+      run: async (o) => {
+        const r = await stabilizeVideo(input, o, { smoother: 'l1', border: 'zoom', keepAudio: false, overwrite: true, maskFor: masks.maskFor });
+        return { analyzeSeconds: r.analyzeSeconds, totalSeconds: r.analyzeSeconds + r.renderSeconds, note: r.transforms.notes.join('; ') };
+      },
+    },
+  ];
+  for (const m of methods) {
+    let maps: Mat2x3[];
+    let t: { analyzeSeconds: number; totalSeconds: number; note?: string } | undefined;
+    if (!m.run) maps = Array.from({ length: gt.frames }, () => [1, 0, 0, 0, 1, 0]);
+    else {
+      const output = join(work, `${name}.${m.name.replace(/[^a-z0-9]+/gi, '_')}.mp4`);
+      t = await m.run(output);
+      maps = await measureInputToOutput(input, output);
+    }
+    const truth = compareWithTruth(maps, gt);
+    const f = (v: number, d = 4) => Number(v.toFixed(d));
+    rows.push({
+      case: name,
+      method: m.name,
+      frames: gt.frames,
+      residual_shake_px: f(truth.residualShake.px),
+      residual_shake_deg: f(truth.residualShake.deg),
+      residual_shake_per_shot_px: f(perShotResidual(truth.deviation, shots)),
+      intentional_error_px: f(truth.intentionalError.px),
+      intentional_error_deg: f(truth.intentionalError.deg),
+      analysis_fps: t ? f(gt.frames / t.analyzeSeconds, 1) : '',
+      total_fps: t ? f(gt.frames / t.totalSeconds, 1) : '',
+      notes: t?.note ?? '',
+    });
+    const last = rows[rows.length - 1];
+    process.stderr.write(`${name.padEnd(20)} ${m.name.padEnd(34)} residual shake ${last.residual_shake_px} px (per shot ${last.residual_shake_per_shot_px} px)\n`);
+  }
+}
+
+const cases = values.cases ? values.cases.split(',') : [...listSynthPresets().map((p) => p.name), ...Object.keys(MOVING_CASES)];
 
 const work = await mkdtemp(join(tmpdir(), 'reshoot-bench-stab-'));
 const rows: Record<string, string | number>[] = [];
 try {
   for (const name of cases) {
+    if (MOVING_CASES[name]) {
+      await runMovingCase(name, MOVING_CASES[name], work, rows);
+      continue;
+    }
     const spec = getSynthPreset(name, values.frames ? { frames: Number(values.frames) } : {});
     await fetchDatasets({ ids: [spec.source] });
     const input = join(work, `${name}.mp4`);
@@ -113,6 +281,7 @@ function row(
 }
 
 const out = resolve(values.out!);
-await writeFileAtomic(out, stringify(rows, { header: true }), { overwrite: true });
-console.table(rows.map((r) => ({ case: r.case, method: r.method, 'shake px': r.residual_shake_px, 'intent px': r.intentional_error_px, 'jitter px': r.jitter_px, stab: r.stability_mean, 'cov min': r.coverage_min, 'anal fps': r.analysis_fps, 'tot fps': r.total_fps })));
+const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
+await writeFileAtomic(out, stringify(rows, { header: true, columns }), { overwrite: true });
+console.table(rows.map((r) => ({ case: r.case, method: r.method, 'shake px': r.residual_shake_px, 'per shot px': r.residual_shake_per_shot_px ?? '', 'intent px': r.intentional_error_px, 'jitter px': r.jitter_px ?? '', stab: r.stability_mean ?? '', 'cov min': r.coverage_min ?? '', 'anal fps': r.analysis_fps, 'tot fps': r.total_fps })));
 console.log(`wrote ${out}`);

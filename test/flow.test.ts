@@ -117,9 +117,10 @@ test('sparseTracks: median displacement within 0.05 px of the translation, forwa
   const mdy = median(good.map((p) => p.y1 - p.y0));
   assert.ok(Math.abs(mdx - T.dx) < 0.05, `median dx ${mdx} vs ${T.dx}`);
   assert.ok(Math.abs(mdy - T.dy) < 0.05, `median dy ${mdy} vs ${T.dy}`);
+  // The default round-trip limit is the stabilizer's (one tracker): 0.7 px.
   for (const p of points) {
-    if (p.ok) assert.ok(p.fbError <= 1.0, `ok track with fbError ${p.fbError}`);
-    else assert.ok(!(p.fbError <= 1.0) || p.x1 < 0 || p.y1 < 0 || p.x1 > W - 1 || p.y1 > H - 1, 'rejected track without a reason');
+    if (p.ok) assert.ok(p.fbError <= 0.7, `ok track with fbError ${p.fbError}`);
+    else assert.ok(!(p.fbError <= 0.7) || p.x1 < 0 || p.y1 < 0 || p.x1 > W - 1 || p.y1 > H - 1, 'rejected track without a reason');
   }
   // A strict threshold rejects more tracks; fbThreshold is honoured.
   const strict = await sparseTracks(prev, next, { fbThreshold: 1e-4 });

@@ -28,6 +28,8 @@ test('transforms.json: round trip, overwrite refusal, mismatch and corruption re
   assert.deepEqual(back, JSON.parse(JSON.stringify(data)));
   assert.equal(back.frames[3].fallback, 'too-few-points');
   assert.equal(back.frames[1].trajectory.x, 2);
+  assert.equal(back.version, 2);
+  assert.deepEqual(back.shots, [{ start: 0, end: 4 }]);
   await assert.rejects(saveTransforms(file, data), (e: Error) => e instanceof ReshootError && /already exists/.test(e.message));
   await saveTransforms(file, data, { overwrite: true });
 
@@ -42,7 +44,18 @@ test('transforms.json: round trip, overwrite refusal, mismatch and corruption re
     await assert.rejects(loadTransforms(bad), (e: Error) => e instanceof ReshootError && pattern.test(e.message), pattern.source);
   };
   await expectBad(text.slice(0, text.length / 2), /not valid JSON/);
-  await expectBad(JSON.stringify({ ...data, version: 2 }), /version 2 is not supported/);
+  await expectBad(JSON.stringify({ ...data, version: 3 }), /version 3 is not supported \(this reshoot reads versions 1 and 2\)/);
+  await expectBad(JSON.stringify({ ...data, shots: [{ start: 0, end: 2 }] }), /shots cover frames \[0, 2\) but the clip has 4 frames/);
+  await expectBad(JSON.stringify({ ...data, shots: [{ start: 0, end: 2 }, { start: 3, end: 4 }] }), /shots\[1\] is \[3, 4\); expected a non-empty shot starting at frame 2/);
+  await expectBad(JSON.stringify({ ...data, notes: [1] }), /notes is not an array of strings/);
+  // A version-1 file (no shots, no notes) still loads: one shot, no notes.
+  const { shots: _s, notes: _n, ...v1 } = JSON.parse(text);
+  await writeFile(bad, JSON.stringify({ ...v1, version: 1 }));
+  const old = await loadTransforms(bad);
+  assert.equal(old.version, 2);
+  assert.deepEqual(old.shots, [{ start: 0, end: 4 }]);
+  assert.deepEqual(old.notes, []);
+  assert.deepEqual(old.frames, back.frames);
   await expectBad(JSON.stringify({ ...data, schema: 'other' }), /schema is "other"/);
   await expectBad(JSON.stringify({ ...data, frames: data.frames.slice(1) }), /frames has 3 entries but source.frameCount is 4/);
   const nan = JSON.parse(text);
@@ -56,4 +69,27 @@ test('transforms.json: round trip, overwrite refusal, mismatch and corruption re
   const broken = sample();
   broken.frames[0].correction = [0, 0, 0, 0, 0, 0];
   await assert.rejects(saveTransforms(join(dir, 'x.json'), broken), /singular/);
+});
+
+test('per-shot planning: the trajectory restarts at each cut and no smoothing window reaches across it', () => {
+  // Shot A (frames 0-19): steady pan of +2 px/frame in x. Shot B (20-39): still, with a jump
+  // of +100 px at its first frame (what a cut looks like to a motion estimator), then static.
+  const n = 40;
+  const motions = Array.from({ length: n }, (_, t) => (t === 0 ? translation(0, 0) : t < 20 ? translation(2, 0) : t === 20 ? translation(100, 0) : translation(0, 0)));
+  const shots = [{ start: 0, end: 20 }, { start: 20, end: 40 }];
+  for (const smoother of ['moving-average', 'gaussian', 'constrained', 'l1'] as const) {
+    const { trajectory, smoothed, plan } = planStabilization(motions, { width: 320, height: 240, smoother, window: 9, sigma: 3, shots });
+    // Restart: frame 20 is the reference of shot B, whatever the motion across the cut said.
+    assert.equal(trajectory[20].x, 0, smoother);
+    assert.equal(trajectory[19].x, 38, smoother);
+    // Shot B is perfectly still: every smoother must leave it exactly still (no pull from shot A's pan).
+    for (let t = 20; t < n; t++) assert.ok(Math.abs(smoothed[t].x) < 1e-6, `${smoother} frame ${t}: ${smoothed[t].x}`);
+    // Shot A is a pure pan, which every smoother keeps (point-reflection padding / piecewise linear).
+    for (let t = 0; t < 20; t++) assert.ok(Math.abs(smoothed[t].x - 2 * t) < 1e-3, `${smoother} frame ${t}: ${smoothed[t].x}`);
+    assert.ok(plan.corrections.every((c) => Math.abs(c[2]) < 1e-3), smoother);
+  }
+  // Without the shots the same motions smear the cut into both shots.
+  const whole = planStabilization(motions, { width: 320, height: 240, smoother: 'moving-average', window: 9 });
+  assert.ok(Math.abs(whole.smoothed[18].x - whole.trajectory[18].x) > 10);
+  assert.throws(() => planStabilization(motions, { width: 320, height: 240, shots: [{ start: 0, end: 30 }] }), /shots cover frames \[0, 30\) but the clip has 40 frames/);
 });

@@ -1,5 +1,5 @@
 import { FrameStore, probeVideo, type Frame, type GrayFrame, type ProgressFn } from '../video/index.js';
-import { applyCorrection, loadTransforms, zoomAt } from '../stabilize/index.js';
+import { loadTransforms, stabilizeFrame } from '../stabilize/index.js';
 import { ReshootError } from '../util/errors.js';
 import type { PlateSource } from './plate.js';
 
@@ -65,15 +65,15 @@ export async function openPlateSource(
       throw err;
     }
     const tr = t;
-    const warp = (f: Frame | GrayFrame, i: number, fill?: 'black') =>
-      applyCorrection(f as Frame, tr.frames[i].correction, { border: tr.crop.border, zoom: zoomAt(tr.crop, i), fill });
-    frame = async (i) => warp(await frames.get(i), i);
+    // The transforms API (crop mode: what `reshoot stabilize` wrote) knows the per-frame zoom rule.
+    frame = async (i) => stabilizeFrame(await frames.get(i), tr, i);
     const full: GrayFrame = { width: info.width, height: info.height, data: new Uint8Array(info.width * info.height).fill(255) };
     mask = async (i) => {
-      const warped = m ? ((await warp(await m.get(i), i)) as GrayFrame) : null;
+      const warped = m ? await stabilizeFrame(await m.get(i), tr, i) : null;
       if (tr.crop.border !== 'fill') return warped;
-      // Black border pixels are not observations of the scene: mark them like the person.
-      const covered = await warp(full, i, 'black');
+      // Black border pixels are not observations of the scene: mark them like the person
+      // (with the 'fill' policy stabilizeFrame fills uncovered pixels black).
+      const covered = await stabilizeFrame(full, tr, i);
       const out = warped ?? { width: info.width, height: info.height, data: new Uint8Array(info.width * info.height) };
       for (let p = 0; p < out.data.length; p++) if (covered.data[p] < 255) out.data[p] = 255;
       return out;

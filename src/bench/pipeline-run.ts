@@ -27,7 +27,7 @@ import type { RunManifest } from '../pipeline/run-folder.js';
 import { readPoseTrack } from '../pose/index.js';
 import { LEFT_ANKLE, RIGHT_ANKLE } from '../pose/types.js';
 import type { SegmentPlan } from '../segment/index.js';
-import { accumulatePath, compose, invert, loadTransforms, outputTransform, type Mat2x3 } from '../stabilize/index.js';
+import { accumulatePath, compose, invert, loadTransforms, warpAt, type Mat2x3 } from '../stabilize/index.js';
 import { decodeFrames, encodeFrames } from '../video/index.js';
 import type { StageName } from './columns.js';
 import type { BenchConfiguration, FeetMetrics, FlickerMetrics, OpenSegment, RunConfiguration, SegmentMetrics, StabilizationMetrics } from './runner.js';
@@ -135,8 +135,8 @@ async function measureRun(
 
     let stab: StabilizationMetrics | { reason: string } = { reason: 'stabilization off in this configuration' };
     if (transforms) {
-      const zoom = (t: number) => (transforms.crop.border === 'fill' ? 1 : typeof transforms.crop.zoom === 'number' ? transforms.crop.zoom : transforms.crop.zoom[t]);
-      const F = transforms.frames.slice(seg.start, seg.end).map((f, i) => outputTransform(f.correction, zoom(seg.start + i), width, height));
+      // Crop geometry: the stabilized frame at the source size, as the metrics' coverage expects.
+      const F = transforms.frames.slice(seg.start, seg.end).map((_, i) => warpAt(transforms, seg.start + i).matrix);
       // Output inter-frame motion: F_t ∘ M_t ∘ F_{t-1}^-1 (identity for the segment's first frame).
       const motions = F.map((Ft, i) => (i === 0 ? [1, 0, 0, 0, 1, 0] : compose(Ft, compose(transforms.frames[seg.start + i].interframe, invert(F[i - 1])))));
       const jitter = residualJitter(motions, { width, height });

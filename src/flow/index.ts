@@ -5,8 +5,11 @@
  * Convention throughout: x right, y down; flow (dx, dy) at (x, y) of prev means
  * prev(x, y) ~ next(x + dx, y + dy).
  */
-export { denseFlow, sparseTracks, warpByFlow, FARNEBACK_DEFAULTS, SPARSE_DEFAULTS } from './flow.js';
-export type { FarnebackOptions, SparseTrackOptions, SparseTracks, TrackPoint } from './flow.js';
+export { denseFlow, warpByFlow, FARNEBACK_DEFAULTS } from './flow.js';
+export type { FarnebackOptions } from './flow.js';
+// The one sparse tracker (the stabilizer's): tracks.ts.
+export { sparseTracks, detectCorners, lkTrack, resolveTrackerOptions, TRACKER_DEFAULTS, TRACKER_DEFAULTS as SPARSE_DEFAULTS } from './tracks.js';
+export type { TrackerOptions, TrackerOptions as SparseTrackOptions, SparseTracks, TrackPoint, LkResult } from './tracks.js';
 export {
   flowToColor,
   flowColorWheel,

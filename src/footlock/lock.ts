@@ -30,10 +30,10 @@ import { ReshootError } from '../util/errors.js';
 import { fpsOf, interpolateKeypoint, type Contacts, type ContactSpan, type Point } from './contacts.js';
 import { planFootLockGlobal } from './lock-global.js';
 
-/** Row-major 2x3: (x, y) -> (m0 x + m1 y + m2, m3 x + m4 y + m5). */
-export type Mat2x3 = [number, number, number, number, number, number];
+import { IDENTITY, type Mat2x3 } from '../geometry/index.js';
 
-export const IDENTITY: Mat2x3 = [1, 0, 0, 0, 1, 0];
+// One Mat2x3 for the whole codebase (src/geometry); re-exported for footlock's callers.
+export { IDENTITY, type Mat2x3 };
 
 export interface LockOptions {
   /** Share of the full correction applied, 0..1 (1 = fully locked). Default 0.7. */

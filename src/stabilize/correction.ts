@@ -197,8 +197,8 @@ export interface ApplyOptions {
   fill?: FillMode;
 }
 
-/** Warps an RGB frame so that out(M(p)) = frame(p) (bilinear). */
-export function warpFrameSync(cv: CV, frame: Frame, m: Mat2x3, fill: FillMode = 'black'): Frame {
+/** Warps an RGB or gray frame so that out(M(p)) = frame(p) (bilinear); the output has `size` (default the frame's). */
+export function warpFrameSync<F extends Frame>(cv: CV, frame: F, m: Mat2x3, fill: FillMode = 'black', size?: { width: number; height: number }): F {
   const channels = frame.data.length / (frame.width * frame.height);
   if (channels !== 3 && channels !== 1) {
     throw new ReshootError(`frame data has ${frame.data.length} bytes, expected ${frame.width}x${frame.height}x3`);
@@ -207,9 +207,10 @@ export function warpFrameSync(cv: CV, frame: Frame, m: Mat2x3, fill: FillMode = 
   const dst = new cv.Mat();
   const M = cv.matFromArray(2, 3, cv.CV_64FC1, m);
   try {
-    cv.warpAffine(src, dst, M, new cv.Size(frame.width, frame.height), cv.INTER_LINEAR,
+    const W = size?.width ?? frame.width, H = size?.height ?? frame.height;
+    cv.warpAffine(src, dst, M, new cv.Size(W, H), cv.INTER_LINEAR,
       fill === 'replicate' ? cv.BORDER_REPLICATE : cv.BORDER_CONSTANT, new cv.Scalar(0, 0, 0, 0));
-    return { width: frame.width, height: frame.height, data: new Uint8Array(dst.data as Uint8Array) };
+    return { width: W, height: H, data: new Uint8Array(dst.data as Uint8Array) } as F;
   } finally {
     src.delete();
     dst.delete();
@@ -217,7 +218,10 @@ export function warpFrameSync(cv: CV, frame: Frame, m: Mat2x3, fill: FillMode = 
   }
 }
 
-/** Warps frame t with F_t = Z(zoom) ∘ correction: the stabilized frame (same size). */
+/**
+ * Warps frame t with F_t = Z(zoom) ∘ correction: the stabilized frame (same size).
+ * @deprecated Low-level; with a transforms.json use stabilizeFrame (apply.ts), which knows the per-frame zoom rule.
+ */
 export async function applyCorrection(frame: Frame, correction: Mat2x3, opts: ApplyOptions = {}): Promise<Frame> {
   const cv = await loadOpenCV();
   const border = opts.border ?? 'zoom';

@@ -1,7 +1,8 @@
 /**
  * Stage 3, stabilization: motion (feature tracks -> inter-frame similarity),
  * smooth (trajectory + smoothers), correction (C_t = S_t ∘ P_t^-1, border
- * policy, warp), transforms-file (transforms.json v1), reshake (inverse warp).
+ * policy, warp), transforms-file (transforms.json v2), reshake (inverse warp),
+ * apply (the one transforms API: warpAt, stabilizeFrame, reshakeFrameAt, canvas mode).
  * Conventions are in README.md of this folder.
  */
 export * from './similarity.js';
@@ -25,6 +26,8 @@ export * from './smooth.js';
 export * from './correction.js';
 export * from './transforms-file.js';
 export * from './reshake.js';
+export * from './apply.js';
 export { planStabilization, type StabilizationPlan, type PlanStabilizationOptions } from './plan.js';
 export { makeShakyClip, type ShakyClip, type ShakyClipOptions } from './synthetic.js';
-export { analyzeVideo, stabilizeVideo, reshakeVideo, type StabilizeVideoOptions, type StabilizeVideoResult } from './video.js';
+export { analyzeVideo, stabilizeVideo, reshakeVideo, shrinkMask, type StabilizeVideoOptions, type StabilizeVideoResult } from './video.js';
+export type { Shot, ShotOptions } from '../shots/index.js';

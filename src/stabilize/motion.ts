@@ -15,25 +15,21 @@ import type { Frame, GrayFrame, ProgressFn } from '../video/types.js';
 import { ReshootError } from '../util/errors.js';
 import { mulberry32 } from '../util/rng.js';
 import { compose, identity, invert, type Mat2x3 } from './similarity.js';
+import { detectCorners, lkTrack, TRACKER_DEFAULTS, type TrackerOptions } from '../flow/tracks.js';
 
 export type MotionModel = 'similarity' | 'affine';
-export type MotionFallback = 'too-few-points' | 'too-few-inliers' | 'implausible-motion';
+/**
+ * Why a pair's motion is identity: too few tracks / inliers / an implausible
+ * fit; 'too-few-background-points' when the exclusion mask left too few
+ * tracks (the person fills most of the frame); 'cut' on the first frame of a
+ * shot (set by analyzeVideo, the motion across a cut means nothing).
+ */
+export type MotionFallback = 'too-few-points' | 'too-few-inliers' | 'implausible-motion' | 'too-few-background-points' | 'cut';
 
-export interface MotionOptions {
+/** The tracker's options (src/flow/tracks.ts; px at estimation scale) plus the motion model's. */
+export interface MotionOptions extends TrackerOptions {
   /** 'similarity' (default; 4 dof) or 'affine' (6 dof). */
   model?: MotionModel;
-  /** Shi-Tomasi: most corners kept (default 300). */
-  maxCorners?: number;
-  /** Shi-Tomasi quality level relative to the best corner (default 0.01). */
-  quality?: number;
-  /** Shi-Tomasi minimum distance between corners, px at estimation scale (default 8). */
-  minDistance?: number;
-  /** LK window side, px (default 21). */
-  winSize?: number;
-  /** LK pyramid levels above the base (default 3). */
-  maxLevel?: number;
-  /** Forward-backward round-trip error limit, px at estimation scale (default 0.7). */
-  fbThreshold?: number;
   /** RANSAC inlier threshold, px at estimation scale (default 1.5). */
   ransacThreshold?: number;
   /** RANSAC iteration cap (default 500; adaptive stop earlier). */
@@ -65,8 +61,16 @@ export interface MotionOptions {
    * of a pair).
    */
   roundTrip?: 'all' | 'new-tracks';
-  /** Extra margin around the exclusion mask, px at full size (default 4). */
+  /** Extra margin around the exclusion mask, px at estimation scale (default 4): corners there are not used. */
   maskMargin?: number;
+  /**
+   * Tracks farther than this from the exclusion mask, px at estimation scale
+   * (default 12), are surely background: with a mask, RANSAC fits on them
+   * first and the tracks nearer the person are kept only when they agree with
+   * that fit (a person's limbs the mask missed move with the person, not the
+   * camera). When fewer than minInliers such tracks exist, all tracks are used.
+   */
+  backgroundMargin?: number;
   /** RANSAC seed (default 1): results are reproducible. */
   seed?: number;
   /** Keep the point tracks in the result (for plots). */
@@ -93,12 +97,7 @@ export interface MotionEstimate {
 
 const DEFAULTS = {
   model: 'similarity' as MotionModel,
-  maxCorners: 300,
-  quality: 0.01,
-  minDistance: 8,
-  winSize: 21,
-  maxLevel: 3,
-  fbThreshold: 0.7,
+  ...TRACKER_DEFAULTS,
   ransacThreshold: 1.5,
   ransacIterations: 500,
   minInliers: 8,
@@ -108,6 +107,7 @@ const DEFAULTS = {
   redetectFraction: 0.5,
   roundTrip: 'all' as 'all' | 'new-tracks',
   maskMargin: 4,
+  backgroundMargin: 12,
   seed: 1,
   keepTracks: false,
 };
@@ -266,6 +266,31 @@ export function ransacSimilarity(
   return { matrix: m, inlier, inliers: count, rmsError: count ? Math.sqrt(ss / count) : NaN };
 }
 
+/**
+ * All tracks judged by a fit made on a subset (the background): inliers are
+ * those within `threshold`, then one least-squares refit on them and a final
+ * re-selection (as ransacSimilarity ends).
+ */
+function refitAll(m0: Mat2x3, from: ArrayLike<number>, to: ArrayLike<number>, threshold: number): { matrix: Mat2x3; inlier: Uint8Array; inliers: number; rmsError: number } | null {
+  const n = from.length / 2;
+  const thr2 = threshold * threshold;
+  const r2 = new Float64Array(n);
+  let m = m0;
+  for (let round = 0; round < 2; round++) {
+    residuals2(m, from, to, r2);
+    const idx: number[] = [];
+    for (let k = 0; k < n; k++) if (r2[k] < thr2) idx.push(k);
+    const refit = fitSimilarityLS(from, to, idx);
+    if (!refit) return null;
+    m = refit;
+  }
+  residuals2(m, from, to, r2);
+  const inlier = new Uint8Array(n);
+  let count = 0, ss = 0;
+  for (let k = 0; k < n; k++) if (r2[k] < thr2) { inlier[k] = 1; count++; ss += r2[k]; }
+  return { matrix: m, inlier, inliers: count, rmsError: count ? Math.sqrt(ss / count) : NaN };
+}
+
 // ---------------------------------------------------------------- OpenCV helpers
 
 /**
@@ -299,15 +324,15 @@ function grayMat(cv: CV, g: GrayFrame, f: number, interpolation: number): Mat {
   return out;
 }
 
-/** "Allowed" mask for corner detection: 255 where the exclusion mask is zero (after a margin), else 0. */
-function allowedMask(cv: CV, mask: GrayFrame, f: number, marginFull: number, w: number, h: number): Mat {
+/** "Allowed" mask for corner detection: 255 where the exclusion mask is zero (after a margin of `margin` px at estimation scale), else 0. */
+function allowedMask(cv: CV, mask: GrayFrame, f: number, margin: number, w: number, h: number): Mat {
   const src = grayMat(cv, mask, f, cv.INTER_NEAREST);
   const dil = new cv.Mat();
   try {
     if (src.cols !== w || src.rows !== h) {
       throw new ReshootError(`exclusion mask is ${mask.width}x${mask.height}, frame is ${Math.round(w * f)}x${Math.round(h * f)}`);
     }
-    const r = Math.round(marginFull / f);
+    const r = Math.round(margin);
     if (r > 0) {
       const k = cv.getStructuringElement(cv.MORPH_ELLIPSE, new cv.Size(2 * r + 1, 2 * r + 1));
       try {
@@ -329,6 +354,8 @@ export interface PreparedFrame {
   gray: Mat;
   /** 255 = corners may be used, 0 = excluded; undefined = all allowed. */
   allowed?: Mat;
+  /** 255 = farther than backgroundMargin from the mask (surely background); only with a mask. */
+  far?: Mat;
   /** Full-size dimensions. */
   width: number;
   height: number;
@@ -339,18 +366,24 @@ export function prepareFrame(cv: CV, g: GrayFrame, mask: GrayFrame | undefined, 
   const f = downscaleFactor(o, g.width, g.height);
   const gray = grayMat(cv, g, f, cv.INTER_AREA);
   let allowed: Mat | undefined;
+  let far: Mat | undefined;
   try {
-    if (mask) allowed = allowedMask(cv, mask, f, o.maskMargin, gray.cols, gray.rows);
+    if (mask) {
+      allowed = allowedMask(cv, mask, f, o.maskMargin, gray.cols, gray.rows);
+      far = allowedMask(cv, mask, f, Math.max(o.maskMargin, o.backgroundMargin), gray.cols, gray.rows);
+    }
   } catch (e) {
     gray.delete();
+    allowed?.delete();
     throw e;
   }
-  return { gray, allowed, width: g.width, height: g.height };
+  return { gray, allowed, far, width: g.width, height: g.height };
 }
 
 export function releasePrepared(p: PreparedFrame | undefined): void {
   p?.gray.delete();
   p?.allowed?.delete();
+  p?.far?.delete();
 }
 
 function fallbackResult(o: ResolvedOptions, reason: MotionFallback, corners: number, tracked: number, inliers = 0): MotionEstimate {
@@ -380,64 +413,54 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     track.carry = undefined;
     track.detected = false;
   }
-  let corners = new cv.Mat();
-  const fwd = new cv.Mat();
-  const back = new cv.Mat();
-  const st1 = new cv.Mat();
-  const st2 = new cv.Mat();
-  const err1 = new cv.Mat();
-  const err2 = new cv.Mat();
+  let corners: Mat | undefined;
   try {
     const start = track?.start;
     const carried = !!start && start.length / 2 >= Math.max(o.minInliers, o.redetectFraction * o.maxCorners);
-    if (carried) {
-      corners.delete();
-      corners = cv.matFromArray(start.length / 2, 1, cv.CV_32FC2, start as unknown as number[]);
-    } else {
-      const none = new cv.Mat();
-      try {
-        cv.goodFeaturesToTrack(prev.gray, corners, o.maxCorners, o.quality, o.minDistance, prev.allowed ?? none, 3, false, 0.04);
-      } finally {
-        none.delete();
-      }
+    if (carried) corners = cv.matFromArray(start.length / 2, 1, cv.CV_32FC2, start as unknown as number[]);
+    else {
+      corners = detectCorners(cv, prev.gray, o, prev.allowed);
       if (track) track.detected = true;
     }
     const nCorners = corners.rows;
-    if (nCorners < o.minInliers) return fallbackResult(o, 'too-few-points', nCorners, 0);
-    const win = new cv.Size(o.winSize, o.winSize);
-    const crit = new cv.TermCriteria(cv.TermCriteria_COUNT + cv.TermCriteria_EPS, 30, 0.01);
-    cv.calcOpticalFlowPyrLK(prev.gray, next.gray, corners, fwd, st1, err1, win, o.maxLevel, crit);
-    const roundTrip = !carried || o.roundTrip === 'all';
-    if (roundTrip) cv.calcOpticalFlowPyrLK(next.gray, prev.gray, fwd, back, st2, err2, win, o.maxLevel, crit);
-    const p0 = corners.data32F as Float32Array;
-    const p1 = fwd.data32F as Float32Array;
-    const pb = roundTrip ? (back.data32F as Float32Array) : p0;
-    const s1 = st1.data as Uint8Array;
-    const s2 = roundTrip ? (st2.data as Uint8Array) : s1;
+    // With a mask, "too few" means the person covers the frame, not a textureless one.
+    const few: MotionFallback = prev.allowed || next.allowed ? 'too-few-background-points' : 'too-few-points';
+    if (nCorners < o.minInliers) return fallbackResult(o, few, nCorners, 0);
+    // Carried tracks passed the round trip when new and have been inliers since (roundTrip 'new-tracks').
+    const lk = lkTrack(cv, prev.gray, next.gray, corners, o, !carried || o.roundTrip === 'all');
     const w = next.gray.cols, h = next.gray.rows;
     const nextAllowed = next.allowed ? (next.allowed.data as Uint8Array) : undefined;
-    const fb2 = o.fbThreshold * o.fbThreshold;
     const from: number[] = [];
     const to: number[] = [];
     for (let i = 0; i < nCorners; i++) {
-      if (!s1[i] || !s2[i]) continue;
-      const dx = pb[2 * i] - p0[2 * i], dy = pb[2 * i + 1] - p0[2 * i + 1];
-      if (!(dx * dx + dy * dy < fb2)) continue;
-      const x1 = p1[2 * i], y1 = p1[2 * i + 1];
-      if (!(x1 >= 0 && y1 >= 0 && x1 <= w - 1 && y1 <= h - 1)) continue;
+      if (!lk.ok[i]) continue;
+      const x1 = lk.to[2 * i], y1 = lk.to[2 * i + 1];
       if (nextAllowed && !nextAllowed[Math.round(y1) * w + Math.round(x1)]) continue;
-      from.push(p0[2 * i], p0[2 * i + 1]);
+      from.push(lk.from[2 * i], lk.from[2 * i + 1]);
       to.push(x1, y1);
     }
     const tracked = from.length / 2;
-    if (tracked < o.minInliers) return fallbackResult(o, 'too-few-points', nCorners, tracked);
+    if (tracked < o.minInliers) return fallbackResult(o, few, nCorners, tracked);
+    // Background first: the fit is made on tracks far from the person, the rest must agree with it.
+    let farIdx: number[] | undefined;
+    if (prev.far) {
+      const fd = prev.far.data as Uint8Array;
+      const idx: number[] = [];
+      for (let i = 0; i < tracked; i++) {
+        const x = Math.round(from[2 * i]), y = Math.round(from[2 * i + 1]);
+        if (x >= 0 && y >= 0 && x < w && y < h && fd[y * w + x]) idx.push(i);
+      }
+      if (idx.length >= o.minInliers && idx.length < tracked) farIdx = idx;
+    }
 
     let small: Mat2x3;
     let inlier: Uint8Array;
     let inliers: number;
     let rms: number;
     if (o.model === 'similarity') {
-      const r = ransacSimilarity(from, to, { threshold: o.ransacThreshold, maxIterations: o.ransacIterations, seed: o.seed });
+      const sub = (p: number[]) => (farIdx ? farIdx.flatMap((i) => [p[2 * i], p[2 * i + 1]]) : p);
+      let r = ransacSimilarity(sub(from), sub(to), { threshold: o.ransacThreshold, maxIterations: o.ransacIterations, seed: o.seed });
+      if (r && farIdx) r = refitAll(r.matrix, from, to, o.ransacThreshold);
       if (!r) return fallbackResult(o, 'too-few-inliers', nCorners, tracked);
       small = r.matrix; inlier = r.inlier; inliers = r.inliers; rms = r.rmsError;
     } else {
@@ -497,7 +520,7 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     }
     return out;
   } finally {
-    corners.delete(); fwd.delete(); back.delete(); st1.delete(); st2.delete(); err1.delete(); err2.delete();
+    corners?.delete();
   }
 }
 

@@ -1,8 +1,9 @@
 /**
  * Glue for the middle of the stage: inter-frame motions -> trajectory ->
- * smoothed path -> corrections and zoom. Pure, no frames involved.
+ * smoothed path -> corrections and zoom, shot by shot. Pure, no frames involved.
  */
 import { ReshootError } from '../util/errors.js';
+import { shotsFromCuts, validateShots, type Shot } from '../shots/detect.js';
 import { planCorrections, type BorderPolicy, type CorrectionPlan } from './correction.js';
 import { accumulatePath, constrained, gaussian, l1, movingAverage, type SmootherName } from './smooth.js';
 import type { Mat2x3, PathParams } from './similarity.js';
@@ -22,6 +23,13 @@ export interface PlanStabilizationOptions {
   zoom?: number;
   maxZoom?: number;
   adaptiveSigma?: number;
+  /**
+   * Shots (frames [start, end), tiling the clip); default one shot. Every shot
+   * is planned on its own: its trajectory restarts at identity on its first
+   * frame (the motion across a cut is meaningless) and no smoothing window
+   * reaches across a cut.
+   */
+  shots?: Shot[];
 }
 
 export interface StabilizationPlan {
@@ -32,14 +40,24 @@ export interface StabilizationPlan {
 
 export function planStabilization(motions: Mat2x3[], opts: PlanStabilizationOptions): StabilizationPlan {
   const { width, height } = opts;
-  const trajectory = accumulatePath(motions, width, height);
   const name = opts.smoother ?? 'l1';
-  let smoothed: PathParams[];
-  if (name === 'moving-average') smoothed = movingAverage(trajectory, { window: opts.window });
-  else if (name === 'gaussian') smoothed = gaussian(trajectory, { sigma: opts.sigma });
-  else if (name === 'constrained') smoothed = constrained(trajectory, { width, height, maxZoom: opts.maxCropZoom });
-  else if (name === 'l1') smoothed = l1(trajectory, { width, height, maxZoom: opts.maxCropZoom });
-  else throw new ReshootError(`smoother must be moving-average, gaussian, constrained or l1, got '${String(name)}'`);
+  const smooth = (path: PathParams[]): PathParams[] => {
+    if (name === 'moving-average') return movingAverage(path, { window: opts.window });
+    if (name === 'gaussian') return gaussian(path, { sigma: opts.sigma });
+    if (name === 'constrained') return constrained(path, { width, height, maxZoom: opts.maxCropZoom });
+    if (name === 'l1') return l1(path, { width, height, maxZoom: opts.maxCropZoom });
+    throw new ReshootError(`smoother must be moving-average, gaussian, constrained or l1, got '${String(name)}'`);
+  };
+  const shots = opts.shots ?? shotsFromCuts([], motions.length);
+  validateShots(shots, motions.length);
+  const trajectory: PathParams[] = [];
+  const smoothed: PathParams[] = [];
+  for (const s of shots) {
+    // accumulatePath ignores its first motion: the shot's first frame is its reference.
+    const path = accumulatePath(motions.slice(s.start, s.end), width, height);
+    trajectory.push(...path);
+    smoothed.push(...smooth(path));
+  }
   const plan = planCorrections(trajectory, smoothed, {
     width, height, border: opts.border, zoom: opts.zoom, maxZoom: opts.maxZoom, adaptiveSigma: opts.adaptiveSigma,
   });

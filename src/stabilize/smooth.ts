@@ -550,7 +550,9 @@ export function solveL1Tube(raw: Float64Array, m: number, w: number[], lambda: n
   return Float64Array.from(z, (v) => v * m);
 }
 
-export type SmootherName = 'moving-average' | 'gaussian' | 'constrained' | 'l1';
+/** Every smoother's name, the default first: configs and the CLI derive their choices from it. */
+export const SMOOTHERS = ['l1', 'moving-average', 'gaussian', 'constrained'] as const;
+export type SmootherName = (typeof SMOOTHERS)[number];
 
 /** Look-up by name for configs and the CLI. */
 export const smoothers: Record<SmootherName, Smoother<any>> = {

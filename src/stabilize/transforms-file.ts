@@ -1,17 +1,21 @@
 /**
- * Phase 4: transforms.json (schema 'reshoot.transforms', version 1); see
- * README.md in this folder for the field-by-field description.
+ * Phase 4: transforms.json (schema 'reshoot.transforms', version 2; version 1
+ * files are still read: they are one shot with no notes); see README.md in
+ * this folder for the field-by-field description.
  */
 import { readFile } from 'node:fs/promises';
 import { writeJsonAtomic } from '../util/atomic.js';
 import { ReshootError } from '../util/errors.js';
 import type { Rational } from '../video/types.js';
+import { shotsFromCuts, validateShots, type Shot } from '../shots/detect.js';
 import type { MotionEstimate } from './motion.js';
 import type { CorrectionPlan } from './correction.js';
 import { isFiniteMatrix, type Mat2x3, type PathParams } from './similarity.js';
 
 export const TRANSFORMS_SCHEMA = 'reshoot.transforms';
-export const TRANSFORMS_VERSION = 1;
+export const TRANSFORMS_VERSION = 2;
+/** Versions loadTransforms reads (1: before shots and notes). */
+export const TRANSFORMS_READABLE_VERSIONS: readonly number[] = [1, 2];
 
 export interface TransformsFrame {
   index: number;
@@ -23,7 +27,7 @@ export interface TransformsFrame {
   smoothed: PathParams;
   /** C_t = S_t ∘ P_t^-1: source frame t px -> stabilized px (zoom not included). */
   correction: Mat2x3;
-  /** Set when motion estimation fell back to identity for this frame. */
+  /** Set when motion estimation fell back to identity for this frame ('cut' on the first frame of a shot after a cut). */
   fallback?: string;
   inliers: number;
 }
@@ -37,6 +41,10 @@ export interface TransformsData {
   /** e.g. 'reshoot 0.1.0'. */
   createdBy: string;
   frames: TransformsFrame[];
+  /** Shots [start, end) tiling the clip; each is smoothed on its own and its trajectory restarts at identity. */
+  shots: Shot[];
+  /** Human-readable remarks: fallback counts, cuts found, masks used. */
+  notes: string[];
   crop: {
     border: 'zoom' | 'adaptive' | 'fill';
     /** One zoom for the clip, or one per frame ('adaptive'). */
@@ -56,6 +64,9 @@ export function buildTransforms(args: {
   trajectory: PathParams[];
   smoothed: PathParams[];
   plan: CorrectionPlan;
+  /** Default: one shot. */
+  shots?: Shot[];
+  notes?: string[];
 }): TransformsData {
   const { motions, trajectory, smoothed, plan } = args;
   const n = motions.length;
@@ -77,6 +88,8 @@ export function buildTransforms(args: {
       ...(m.fallback ? { fallback: m.fallback } : {}),
       inliers: m.inliers,
     })),
+    shots: (args.shots ?? shotsFromCuts([], n)).map((x) => ({ start: x.start, end: x.end })),
+    notes: args.notes ?? [],
     crop: {
       border: plan.border,
       zoom: plan.zoom,
@@ -108,8 +121,14 @@ export function validateTransforms(d: unknown, label = 'transforms.json'): asser
   if (typeof d !== 'object' || d === null || Array.isArray(d)) bad('not a JSON object');
   const o = d as Record<string, any>;
   if (o.schema !== TRANSFORMS_SCHEMA) bad(`schema is ${JSON.stringify(o.schema)}, expected "${TRANSFORMS_SCHEMA}"`);
-  if (o.version !== TRANSFORMS_VERSION) {
-    bad(`version ${JSON.stringify(o.version)} is not supported (this reshoot reads version ${TRANSFORMS_VERSION})`);
+  if (!TRANSFORMS_READABLE_VERSIONS.includes(o.version)) {
+    bad(`version ${JSON.stringify(o.version)} is not supported (this reshoot reads versions ${TRANSFORMS_READABLE_VERSIONS.join(' and ')})`);
+  }
+  if (o.version === 1) {
+    // Version 1 had no shots or notes: the whole clip is one shot.
+    if (o.shots === undefined) o.shots = Array.isArray(o.frames) ? shotsFromCuts([], o.frames.length) : [];
+    if (o.notes === undefined) o.notes = [];
+    o.version = TRANSFORMS_VERSION;
   }
   const s = o.source;
   if (typeof s !== 'object' || s === null) bad('missing source');
@@ -133,6 +152,13 @@ export function validateTransforms(d: unknown, label = 'transforms.json'): asser
     const det = f.correction[0] * f.correction[4] - f.correction[1] * f.correction[3];
     if (Math.abs(det) < 1e-9) bad(`frames[${i}].correction is singular`);
   });
+  if (!Array.isArray(o.shots)) bad('shots is not an array');
+  try {
+    validateShots(o.shots, o.frames.length, 'shots');
+  } catch (err) {
+    bad((err as Error).message);
+  }
+  if (!Array.isArray(o.notes) || !o.notes.every((x: unknown) => typeof x === 'string')) bad('notes is not an array of strings');
   const c = o.crop;
   if (typeof c !== 'object' || c === null) bad('missing crop');
   if (!['zoom', 'adaptive', 'fill'].includes(c.border)) bad(`crop.border is ${JSON.stringify(c.border)}`);

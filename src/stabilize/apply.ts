@@ -1,0 +1,194 @@
+/**
+ * The one place that turns transforms.json into warps. Every consumer (the
+ * stabilize and reshake commands, the pipeline, the background plate, the
+ * benchmarks) asks here where frame t goes, instead of re-deriving "frame t
+ * uses correction t, zoom 1 for fill, else a number or a per-frame array".
+ *
+ * Two geometries of the stabilized frame:
+ *
+ * - crop (default; `reshoot stabilize`): source size, G_t = Z(z_t) ∘ C_t
+ *   (the zoom crops the border away).
+ * - canvas (the pipeline): a canvas larger than the frame, zoom 1, nothing
+ *   cropped: G_t = T(offsetX, offsetY) ∘ C_t. The canvas is the union bounding
+ *   box of C_t(frame) over all t (see canvasGeometry). Re-shake maps the
+ *   canvas back with the exact inverse, so the re-shaken frame only ever reads
+ *   canvas pixels that came from the source frame (edgeCopyFraction 0 unless
+ *   the canvas was clipped).
+ */
+import { loadOpenCV } from '../cv/opencv.js';
+import type { Frame, GrayFrame } from '../video/types.js';
+import { ReshootError } from '../util/errors.js';
+import { applyPoint, compose, frameCentre, invert, scaleAbout, translation, type Mat2x3 } from '../geometry/index.js';
+import { warpFrameSync, type FillMode } from './correction.js';
+import type { TransformsData } from './transforms-file.js';
+
+export type StabilizedGeometry =
+  | { mode: 'crop' }
+  | { mode: 'canvas'; width: number; height: number; offsetX: number; offsetY: number };
+
+export type CanvasGeometry = Extract<StabilizedGeometry, { mode: 'canvas' }>;
+
+export const CROP: StabilizedGeometry = Object.freeze({ mode: 'crop' });
+
+/** The zoom of frame t: 1 for the 'fill' border policy, else the clip's zoom or frame t's. */
+export function zoomOf(t: TransformsData, frame: number): number {
+  if (t.crop.border === 'fill') return 1;
+  return typeof t.crop.zoom === 'number' ? t.crop.zoom : t.crop.zoom[frame];
+}
+
+function frameAt(t: TransformsData, frame: number) {
+  const f = t.frames[frame];
+  if (!Number.isInteger(frame) || !f) throw new ReshootError(`frame ${frame} is outside the transforms (0..${t.frames.length - 1})`);
+  return f;
+}
+
+/**
+ * The canvas holding every stabilized frame whole: the union bounding box of
+ * C_t([0, W-1] x [0, H-1]) over all t and the frame itself, each margin capped
+ * at `maxMargin` (default 0.25) of the frame side (`clipped` when a cap bit),
+ * rounded out to whole pixels, width and height made even (yuv420p).
+ */
+export function canvasGeometry(t: TransformsData, opts: { maxMargin?: number } = {}): CanvasGeometry & { clipped: boolean } {
+  const maxMargin = opts.maxMargin ?? 0.25;
+  if (!(maxMargin >= 0 && Number.isFinite(maxMargin))) throw new ReshootError(`canvas maxMargin must be a number >= 0, got ${maxMargin}`);
+  const { width: W, height: H } = t.source;
+  let x0 = 0, y0 = 0, x1 = W - 1, y1 = H - 1;
+  for (const f of t.frames) {
+    for (const [x, y] of [[0, 0], [W - 1, 0], [0, H - 1], [W - 1, H - 1]]) {
+      const [u, v] = applyPoint(f.correction, x, y);
+      x0 = Math.min(x0, u); x1 = Math.max(x1, u); y0 = Math.min(y0, v); y1 = Math.max(y1, v);
+    }
+  }
+  const capX = Math.floor(maxMargin * W), capY = Math.floor(maxMargin * H);
+  // 1e-9: a correction that is exactly identity must not grow the canvas by rounding.
+  const need = (v: number) => Math.max(0, Math.ceil(v - 1e-9));
+  const want = [need(-x0), need(x1 - (W - 1)), need(-y0), need(y1 - (H - 1))];
+  const [left, right, top, bottom] = want.map((m, i) => Math.min(m, i < 2 ? capX : capY));
+  const clipped = want[0] > left || want[1] > right || want[2] > top || want[3] > bottom;
+  const width = W + left + right + ((W + left + right) % 2);
+  const height = H + top + bottom + ((H + top + bottom) % 2);
+  return { mode: 'canvas', width, height, offsetX: left, offsetY: top, clipped };
+}
+
+function checkGeometry(g: StabilizedGeometry): void {
+  if (g.mode === 'crop') return;
+  if (g.mode !== 'canvas') throw new ReshootError(`stabilized geometry mode must be 'crop' or 'canvas', got '${String((g as { mode: unknown }).mode)}'`);
+  if (!(Number.isInteger(g.width) && g.width > 0 && Number.isInteger(g.height) && g.height > 0 && Number.isFinite(g.offsetX) && Number.isFinite(g.offsetY))) {
+    throw new ReshootError(`canvas geometry needs whole positive width/height and finite offsets, got ${g.width}x${g.height} at (${g.offsetX}, ${g.offsetY})`);
+  }
+}
+
+/** Where frame t goes: source px -> stabilized px, and the stabilized frame's size. */
+export function warpAt(t: TransformsData, frame: number, g: StabilizedGeometry = CROP): { matrix: Mat2x3; width: number; height: number } {
+  checkGeometry(g);
+  const c = frameAt(t, frame).correction;
+  const { width: W, height: H } = t.source;
+  if (g.mode === 'canvas') return { matrix: compose(translation(g.offsetX, g.offsetY), c), width: g.width, height: g.height };
+  const [cx, cy] = frameCentre(W, H);
+  return { matrix: compose(scaleAbout(zoomOf(t, frame), cx, cy), c), width: W, height: H };
+}
+
+/** A source point of frame t in stabilized px. */
+export function mapPoint(t: TransformsData, frame: number, g: StabilizedGeometry, x: number, y: number): [number, number] {
+  return applyPoint(warpAt(t, frame, g).matrix, x, y);
+}
+
+function checkSize(f: Frame | GrayFrame, w: number, h: number, what: string): void {
+  if (f.width !== w || f.height !== h) throw new ReshootError(`${what} is ${f.width}x${f.height}, expected ${w}x${h}`);
+  const n = f.data.length;
+  if (n !== w * h && n !== w * h * 3) throw new ReshootError(`${what} has ${n} bytes, expected ${w}x${h} gray or RGB`);
+}
+
+/** Uncovered pixels: black with the 'fill' policy in crop mode (visible by design), else the border repeated. */
+function fillOf(t: TransformsData, g: StabilizedGeometry): FillMode {
+  return g.mode === 'crop' && t.crop.border === 'fill' ? 'black' : 'replicate';
+}
+
+/** Frame t (RGB or gray, source size) -> its stabilized frame (bilinear). */
+export async function stabilizeFrame<F extends Frame | GrayFrame>(f: F, t: TransformsData, frame: number, g: StabilizedGeometry = CROP): Promise<F> {
+  const { matrix, width, height } = warpAt(t, frame, g);
+  checkSize(f, t.source.width, t.source.height, `frame ${frame}`);
+  return warpFrameSync(await loadOpenCV(), f as Frame, matrix, fillOf(t, g), { width, height }) as F;
+}
+
+/**
+ * Re-shake: a stabilized frame t (RGB or gray, the geometry's size) -> source
+ * size and position, with the exact inverse of warpAt (bilinear; anything
+ * outside the stabilized frame repeats its border).
+ */
+export async function reshakeFrameAt<F extends Frame | GrayFrame>(f: F, t: TransformsData, frame: number, g: StabilizedGeometry = CROP): Promise<F> {
+  const { matrix, width, height } = warpAt(t, frame, g);
+  checkSize(f, width, height, `stabilized frame ${frame}`);
+  return warpFrameSync(await loadOpenCV(), f as Frame, invert(matrix), 'replicate', { width: t.source.width, height: t.source.height }) as F;
+}
+
+export interface FrameStreamOptions {
+  geometry?: StabilizedGeometry;
+  /** Transforms index of the stream's first frame (default 0). */
+  start?: number;
+}
+
+/** stabilizeFrame over a stream; stops at the end of the transforms. */
+export async function* stabilizeFrames<F extends Frame | GrayFrame>(s: AsyncIterable<F>, t: TransformsData, o: FrameStreamOptions = {}): AsyncGenerator<F> {
+  let i = o.start ?? 0;
+  for await (const f of s) {
+    if (i >= t.frames.length) break;
+    yield await stabilizeFrame(f, t, i++, o.geometry);
+  }
+}
+
+/** reshakeFrameAt over a stream; stops at the end of the transforms. */
+export async function* reshakeFrames<F extends Frame | GrayFrame>(s: AsyncIterable<F>, t: TransformsData, o: FrameStreamOptions = {}): AsyncGenerator<F> {
+  let i = o.start ?? 0;
+  for await (const f of s) {
+    if (i >= t.frames.length) break;
+    yield await reshakeFrameAt(f, t, i++, o.geometry);
+  }
+}
+
+/**
+ * Share of the re-shaken frame t (source size, pixel-centre rectangle) whose
+ * sample lies outside the stabilized frame, where re-shake can only repeat the
+ * stabilized frame's border: area(source ∩ G_t^-1(stabilized)) / area(source)
+ * subtracted from 1, by exact polygon clipping. 0 in canvas mode unless the
+ * canvas was clipped; in crop mode the cropped-away border comes back as edge copies.
+ */
+export function edgeCopyFraction(t: TransformsData, frame: number, g: StabilizedGeometry): number {
+  const { matrix, width, height } = warpAt(t, frame, g);
+  return Math.max(0, 1 - rectCoverage(invert(matrix), width, height, t.source.width, t.source.height));
+}
+
+type Pt = [number, number];
+
+function clip(poly: Pt[], inside: (p: Pt) => boolean, cut: (a: Pt, b: Pt) => Pt): Pt[] {
+  const out: Pt[] = [];
+  for (let i = 0; i < poly.length; i++) {
+    const a = poly[i], b = poly[(i + 1) % poly.length];
+    const ia = inside(a), ib = inside(b);
+    if (ia) out.push(a);
+    if (ia !== ib) out.push(cut(a, b));
+  }
+  return out;
+}
+
+/**
+ * area(window [0,winW-1]x[0,winH-1] ∩ m([0,srcW-1]x[0,srcH-1])) / area(window)
+ * (Sutherland-Hodgman; m of a rectangle is a convex quadrilateral).
+ */
+export function rectCoverage(m: Mat2x3, srcW: number, srcH: number, winW: number, winH: number): number {
+  const X = winW - 1, Y = winH - 1;
+  let poly: Pt[] = ([[0, 0], [srcW - 1, 0], [srcW - 1, srcH - 1], [0, srcH - 1]] as Pt[]).map(([x, y]) => applyPoint(m, x, y));
+  const cutX = (x0: number) => (a: Pt, b: Pt): Pt => [x0, a[1] + ((x0 - a[0]) / (b[0] - a[0])) * (b[1] - a[1])];
+  const cutY = (y0: number) => (a: Pt, b: Pt): Pt => [a[0] + ((y0 - a[1]) / (b[1] - a[1])) * (b[0] - a[0]), y0];
+  poly = clip(poly, (p) => p[0] >= 0, cutX(0));
+  if (poly.length) poly = clip(poly, (p) => p[0] <= X, cutX(X));
+  if (poly.length) poly = clip(poly, (p) => p[1] >= 0, cutY(0));
+  if (poly.length) poly = clip(poly, (p) => p[1] <= Y, cutY(Y));
+  if (poly.length < 3) return 0;
+  let s = 0;
+  for (let i = 0; i < poly.length; i++) {
+    const a = poly[i], b = poly[(i + 1) % poly.length];
+    s += a[0] * b[1] - b[0] * a[1];
+  }
+  return Math.min(1, Math.abs(s) / 2 / (X * Y));
+}
