@@ -147,7 +147,7 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
     }
     tracker = null;
     const shotResult = shots.result();
-    const shotsFile: ShotsFile = { schema: 'reshoot.shots/1', frameCount: t, ...shotResult, method: 'thumbnail luma difference' };
+    const shotsFile: ShotsFile = { schema: 'reshoot.shots/1', frameCount: t, ...shotResult, method: 'src/shots ShotDetector (histogram + thumbnail difference against the local median)' };
     if (shotResult.cuts.length) notes.push(`${shotResult.shots.length} shots (cuts at ${shotResult.cuts.join(', ')})`);
     await writeJsonAtomic(join(dir, 'shots.json'), shotsFile, { overwrite: true });
     const result = { frameCount: t, samples: [...samples].sort((a, b) => a - b), reference: (best as { t: number } | null)?.t ?? 0, notes };

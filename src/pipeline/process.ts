@@ -283,6 +283,7 @@ async function wholeVideoSteps(
         window: cfg.stabilize.window,
         maxCropZoom: cfg.stabilize.maxCropZoom,
         maskFor: masks ? (t: number) => (masks.found(t) ? masks.read(t) : undefined) : undefined,
+        shots: dec.shots.shots,
         onAnalyzeProgress: ctx.report,
       });
       await saveTransforms(run.path(RUN_FILES.transforms), analysis.transforms, { overwrite: true });
