@@ -1,12 +1,16 @@
 /**
- * Optical flow: dense Farneback flow, sparse LK tracks with a forward-backward
- * check, backward warping by a flow, and the Middlebury colour coding.
+ * Optical flow: dense Farneback flow, the occlusion check and warping by a
+ * flow (dense.ts), the one RGB -> gray conversion (gray.ts), sparse LK tracks
+ * with a forward-backward check (flow.ts), and the Middlebury colour coding.
  *
  * Convention throughout: x right, y down; flow (dx, dy) at (x, y) of prev means
  * prev(x, y) ~ next(x + dx, y + dy).
  */
-export { denseFlow, sparseTracks, warpByFlow, FARNEBACK_DEFAULTS, SPARSE_DEFAULTS } from './flow.js';
-export type { FarnebackOptions, SparseTrackOptions, SparseTracks, TrackPoint } from './flow.js';
+export { denseFlow, warpByFlow, resizeGray, resizeFlow, flowSize, nonOcclusionMask, FARNEBACK_DEFAULTS } from './dense.js';
+export type { FarnebackOptions, OcclusionOptions } from './dense.js';
+export { rgbToGray, rgbToLuma, asGray, LUMA_WEIGHTS } from './gray.js';
+export { sparseTracks, SPARSE_DEFAULTS } from './flow.js';
+export type { SparseTrackOptions, SparseTracks, TrackPoint } from './flow.js';
 export {
   flowToColor,
   flowColorWheel,

@@ -8,10 +8,8 @@
  * where the flow is right; occluded pixels keep the generated value).
  */
 import { decodeFrames, encodeFrames, probeVideo, type Frame, type GrayFrame, type ProgressFn } from '../video/index.js';
-import { warpByFlow, type FarnebackOptions } from '../flow/index.js';
+import { denseFlow, flowSize, nonOcclusionMask, resizeGray, rgbToGray, warpByFlow, type FarnebackOptions } from '../flow/index.js';
 import { ReshootError } from '../util/errors.js';
-import { flowSize, nonOcclusionMask, resizeGray, rgbToGray, warpRgb } from './flow-tools.js';
-import { denseFlow } from '../flow/index.js';
 
 export interface TemporalOptions {
   /** Weight of the warped previous output where the flow is reliable, in [0, 1). Default 0.6. */
@@ -125,7 +123,7 @@ export class TemporalConsistency {
       const lim = this.maxGuideError;
       for (let i = 0; i < mask.length; i++) if (mask[i] && Math.abs(back.data[i] - g.data[i]) > lim) mask[i] = 0;
     }
-    const warped = await warpRgb(this.prevOut!, toPrev);
+    const warped = await warpByFlow(this.prevOut!, toPrev);
     const out = new Uint8Array(W * H * 3);
     const a = this.strength;
     const G = generated.data, P = warped.data;
