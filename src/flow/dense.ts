@@ -219,6 +219,12 @@ function pixelGrid(cv: CV, width: number, height: number): Mat {
   return g;
 }
 
+/** Options of warpByFlow. */
+export interface WarpOptions {
+  /** Resampling: 'linear' (bilinear, the default) or 'cubic' (bicubic: less blur when warps are chained frame after frame). */
+  interpolation?: 'linear' | 'cubic';
+}
+
 /**
  * Backward warp: out(x, y) = image(x + dx(x, y), y + dy(x, y)), bilinear,
  * border replicate (cv.remap). With flow = denseFlow(prev, next),
@@ -227,7 +233,7 @@ function pixelGrid(cv: CV, width: number, height: number): Mat {
  * is then upsampled bilinearly and its vectors scaled, inside OpenCV (no
  * per-pixel JavaScript), so flow computed at a reduced size warps full frames.
  */
-export async function warpByFlow<T extends GrayFrame | Frame>(image: T, flow: FlowField): Promise<T> {
+export async function warpByFlow<T extends GrayFrame | Frame>(image: T, flow: FlowField, opts: WarpOptions = {}): Promise<T> {
   checkFlow(flow);
   const channels = channelsOf(image, 'warpByFlow image');
   const { width: w, height: h } = image;
@@ -259,7 +265,9 @@ export async function warpByFlow<T extends GrayFrame | Frame>(image: T, flow: Fl
     cv.add(pixelGrid(cv, w, h), full, map);
     const none = mk(new cv.Mat());
     const dst = mk(new cv.Mat());
-    cv.remap(src, dst, map, none, cv.INTER_LINEAR, cv.BORDER_REPLICATE, new cv.Scalar());
+    const interp = opts.interpolation ?? 'linear';
+    if (interp !== 'linear' && interp !== 'cubic') throw new ReshootError(`warpByFlow interpolation must be 'linear' or 'cubic', got '${String(interp)}'`);
+    cv.remap(src, dst, map, none, interp === 'cubic' ? cv.INTER_CUBIC : cv.INTER_LINEAR, cv.BORDER_REPLICATE, new cv.Scalar());
     return { ...image, width: w, height: h, data: new Uint8Array(dst.data as Uint8Array) } as T;
   } finally {
     for (const m of mats) m.delete();

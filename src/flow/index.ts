@@ -7,7 +7,7 @@
  * prev(x, y) ~ next(x + dx, y + dy).
  */
 export { denseFlow, warpByFlow, resizeGray, resizeFlow, flowSize, nonOcclusionMask, FARNEBACK_DEFAULTS } from './dense.js';
-export type { FarnebackOptions, OcclusionOptions } from './dense.js';
+export type { FarnebackOptions, OcclusionOptions, WarpOptions } from './dense.js';
 export { rgbToGray, rgbToLuma, asGray, LUMA_WEIGHTS } from './gray.js';
 export { sparseTracks, SPARSE_DEFAULTS } from './flow.js';
 export type { SparseTrackOptions, SparseTracks, TrackPoint } from './flow.js';
