@@ -38,8 +38,10 @@ export interface TemporalOptions {
   fieldSigma?: number;
   /** 'separated': largest per-pixel weight of the warped previous output, in [0, 1). Default 0.8. */
   detailStrength?: number;
-  /** 'separated': tolerance of the per-pixel weight on |W - G| (mean over channels, 8-bit levels), or 'auto' (2 x the median distance on reliable pixels, at least 4). Default 'auto'. */
+  /** 'separated': tolerance of the per-pixel weight on the local distance |W - G| (8-bit levels), or 'auto' (2 x its median on reliable pixels, at least 3). Default 'auto'. */
   detailTolerance?: number | 'auto';
+  /** 'separated': the distance is box-averaged over (2 r + 1)^2 px first (noise averages out, misaligned edges do not); 0 = per pixel. Default 2. */
+  detailRadius?: number;
   /** Resampling of the previous output when warping it. Default 'linear' for 'blend', 'cubic' for 'separated' (less blur along chains). */
   interpolation?: 'linear' | 'cubic';
   /** Flow is computed at this fraction of the frame size and upsampled. Default 0.5. */
@@ -70,6 +72,7 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
   fieldSigma: 6,
   detailStrength: 0.8,
   detailTolerance: 'auto' as number | 'auto',
+  detailRadius: 2,
 });
 
 /** What push() returns besides the frame. */
@@ -103,6 +106,7 @@ export class TemporalConsistency {
   readonly fieldSigma: number;
   readonly detailStrength: number;
   readonly detailTolerance: number | 'auto';
+  readonly detailRadius: number;
   readonly interpolation: 'linear' | 'cubic';
   readonly flowScale: number;
   readonly carry: boolean;
@@ -122,6 +126,8 @@ export class TemporalConsistency {
     this.fieldStrength = opts.fieldStrength ?? TEMPORAL_DEFAULTS.fieldStrength;
     this.fieldSigma = opts.fieldSigma ?? TEMPORAL_DEFAULTS.fieldSigma;
     this.dejitter = opts.dejitter ?? TEMPORAL_DEFAULTS.dejitter;
+    this.detailRadius = opts.detailRadius ?? TEMPORAL_DEFAULTS.detailRadius;
+    if (!(Number.isInteger(this.detailRadius) && this.detailRadius >= 0)) throw new ReshootError(`detailRadius must be a whole number >= 0, got ${this.detailRadius}`);
     checkFraction(this.dejitter, 'dejitter');
     this.detailStrength = opts.detailStrength ?? TEMPORAL_DEFAULTS.detailStrength;
     this.detailTolerance = opts.detailTolerance ?? TEMPORAL_DEFAULTS.detailTolerance;
@@ -257,9 +263,10 @@ export class TemporalConsistency {
       field = await upsampleFloat(small, fs.width, fs.height, 3, W, H);
     }
     const confidence = await upsampleFloat(soft, fs.width, fs.height, 1, W, H);
-    const { data } = blendDetail(generated.data, warped.data, confidence, field, affine, {
+    const { data } = await blendDetail(generated.data, warped.data, confidence, field, affine, W, H, {
       strength: this.detailStrength,
       tolerance: this.detailTolerance,
+      radius: this.detailRadius,
       colorStrength: this.colorStrength,
       fieldStrength: this.fieldStrength,
     });

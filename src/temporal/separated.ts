@@ -163,8 +163,13 @@ export function softenMask(mask: Uint8Array, w: number, h: number): Float32Array
 export interface DetailBlend {
   /** Largest weight of the warped pixel, in [0, 1). */
   strength: number;
-  /** Gaussian tolerance on the distance |W - corrected G| (mean over channels), 8-bit levels; 'auto': 2 x the median distance over reliable pixels (so it follows the generator's noise level), at least 4. */
+  /**
+   * Gaussian tolerance on the distance d (8-bit levels), or 'auto': 2 x the
+   * median d over reliable pixels (it follows the residual level), at least 3.
+   */
   tolerance: number | 'auto';
+  /** d is |box average of (W - M)| over a (2 radius + 1)^2 window (mean over channels): noise averages out, misalignment does not. 0: per pixel. */
+  radius: number;
   /** Fractions of the global correction (affine) and of the offset field applied, in [0, 1]. */
   colorStrength: number;
   fieldStrength: number;
@@ -179,27 +184,51 @@ export interface DetailBlend {
  * frame fades instead of lasting). Detail: out = C + w (W - M), i.e. only
  * the part of W that the match does not explain (fine texture) is blended,
  * so the blend cannot bring W's low frequencies back; w = strength *
- * confidence * exp(-d^2 / (2 tol^2)), d = mean over channels of |W - M|.
+ * confidence * exp(-d^2 / (2 tol^2)), where d is the local average of W - M:
+ * the generator's texture noise is incoherent and averages away, while a
+ * misaligned or occluded edge gives a coherent difference that survives, so
+ * noise is blended and moving edges are not smeared.
  * Returns the frame, the mean weight and the tolerance used.
  */
-export function blendDetail(G: Uint8Array, W: Uint8Array, confidence: Float32Array, field: Float32Array | undefined, affine: ChannelAffine, p: DetailBlend): { data: Uint8Array; meanWeight: number; tolerance: number } {
+export async function blendDetail(G: Uint8Array, W: Uint8Array, confidence: Float32Array, field: Float32Array | undefined, affine: ChannelAffine, width: number, height: number, p: DetailBlend): Promise<{ data: Uint8Array; meanWeight: number; tolerance: number }> {
   const n = confidence.length;
   const out = new Uint8Array(n * 3);
   const ka = p.colorStrength, kf = field ? p.fieldStrength : 0;
   const [a0, a1, a2] = affine.gain, [b0, b1, b2] = affine.offset;
   const F = field ?? new Float32Array(3);
   const fstep = field ? 3 : 0;
+  // Pass 1: e = W - M per channel (kept) and its channel mean, box-averaged by OpenCV.
+  const E = new Float32Array(n * 3);
+  const cv = await loadOpenCV();
+  const em = new cv.Mat(height, width, cv.CV_32FC1);
+  const eb = new cv.Mat();
+  let D: Float32Array;
+  try {
+    const EM = em.data32F as Float32Array;
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      const f = fstep ? j : 0;
+      const e0 = W[j] - (a0 * G[j] + b0 + F[f]), e1 = W[j + 1] - (a1 * G[j + 1] + b1 + F[f + 1]), e2 = W[j + 2] - (a2 * G[j + 2] + b2 + F[f + 2]);
+      E[j] = e0;
+      E[j + 1] = e1;
+      E[j + 2] = e2;
+      EM[i] = (e0 + e1 + e2) / 3;
+    }
+    if (p.radius > 0) {
+      const k = 2 * p.radius + 1;
+      cv.blur(em, eb, new cv.Size(k, k), new cv.Point(-1, -1), cv.BORDER_REFLECT);
+      D = new Float32Array(eb.data32F as Float32Array);
+    } else D = new Float32Array(EM);
+  } finally {
+    em.delete();
+    eb.delete();
+  }
+  for (let i = 0; i < n; i++) D[i] = Math.abs(D[i]);
   let tol: number;
   if (p.tolerance === 'auto') {
-    // Median of d over a sparse sample of reliable pixels.
     const ds: number[] = [];
-    for (let i = 0; i < n; i += 7) {
-      if (confidence[i] < 0.99) continue;
-      const j = 3 * i, f = fstep ? j : 0;
-      ds.push((Math.abs(W[j] - (a0 * G[j] + b0 + F[f])) + Math.abs(W[j + 1] - (a1 * G[j + 1] + b1 + F[f + 1])) + Math.abs(W[j + 2] - (a2 * G[j + 2] + b2 + F[f + 2]))) / 3);
-    }
+    for (let i = 0; i < n; i += 7) if (confidence[i] >= 0.99) ds.push(D[i]);
     ds.sort((a, b) => a - b);
-    tol = Math.max(4, 2 * (ds.length ? ds[ds.length >> 1] : 2));
+    tol = Math.max(3, 2 * (ds.length ? ds[ds.length >> 1] : 1.5));
   } else tol = p.tolerance;
   // exp(-d^2 / 2 tol^2) tabulated in quarter levels: one lookup per pixel instead of Math.exp.
   const steps = 4 * 256;
@@ -209,16 +238,13 @@ export function blendDetail(G: Uint8Array, W: Uint8Array, confidence: Float32Arr
   let wsum = 0;
   for (let i = 0, j = 0; i < n; i++, j += 3) {
     const f = fstep ? j : 0;
-    const m0 = a0 * G[j] + b0 + F[f], m1 = a1 * G[j + 1] + b1 + F[f + 1], m2 = a2 * G[j + 2] + b2 + F[f + 2];
-    const c0 = G[j] + ka * (m0 - F[f] - G[j]) + kf * F[f];
-    const c1 = G[j + 1] + ka * (m1 - F[f + 1] - G[j + 1]) + kf * F[f + 1];
-    const c2 = G[j + 2] + ka * (m2 - F[f + 2] - G[j + 2]) + kf * F[f + 2];
-    const e0 = W[j] - m0, e1 = W[j + 1] - m1, e2 = W[j + 2] - m2;
-    const d = (Math.abs(e0) + Math.abs(e1) + Math.abs(e2)) * (4 / 3);
-    const wt = confidence[i] * lut[d < steps ? d | 0 : steps];
+    const q = D[i] * 4;
+    const wt = confidence[i] * lut[q < steps ? q | 0 : steps];
     wsum += wt;
+    const v0 = G[j] + ka * (a0 * G[j] + b0 - G[j]) + kf * F[f] + wt * E[j] + 0.5;
+    const v1 = G[j + 1] + ka * (a1 * G[j + 1] + b1 - G[j + 1]) + kf * F[f + 1] + wt * E[j + 1] + 0.5;
+    const v2 = G[j + 2] + ka * (a2 * G[j + 2] + b2 - G[j + 2]) + kf * F[f + 2] + wt * E[j + 2] + 0.5;
     // Uint8Array stores modulo 256: clamp explicitly (truncation after +0.5 rounds).
-    const v0 = c0 + wt * e0 + 0.5, v1 = c1 + wt * e1 + 0.5, v2 = c2 + wt * e2 + 0.5;
     out[j] = v0 < 0 ? 0 : v0 > 255 ? 255 : v0;
     out[j + 1] = v1 < 0 ? 0 : v1 > 255 ? 255 : v1;
     out[j + 2] = v2 < 0 ? 0 : v2 > 255 ? 255 : v2;
