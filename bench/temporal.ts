@@ -1,52 +1,65 @@
 /**
- * Temporal consistency and seam benchmark on real footage through the
- * synthetic generator (a stand-in, not a model):
+ * Temporal consistency benchmarks.
  *
- *   node --import tsx bench/temporal.ts [--frames 60] [--width 384] [--count 3] [--strength 0.6] [--speed-frames 20] [--out results/temporal.csv]
+ *   node --import tsx bench/temporal.ts [--suite flicker|seams] ...
  *
- * 1. Decode the first --frames of vtest.avi (10 fps), downscaled to --width
- *    (default 384x288, half size, for speed on 2 cores).
- * 2. Plan --count segments from the clip's residual-flow motion energy.
- * 3. Generate every segment with the synthetic generator (its own random
- *    state and colour cast per segment), so both flicker and seams exist.
- * 4. Join the segments: hard cut (no blend, no colour match), linear,
- *    cosine, triangular, each with and without colour matching. Seam scores.
- * 5. Run the temporal stage on the cosine + colour-matched join (reset at
- *    segment starts, and with --carry). E_warp ratio, tOF, PSNR/SSIM vs clean
- *    and vs the raw join.
- * 6. Speed: dense flow + warp + blend (TemporalConsistency.push) at 640x480.
+ * --suite flicker (default): the flicker set of issue 16. Clean clips (vtest.avi
+ * frames 0.., Megamind.avi frames 100.. (between its cuts at 97 and 153), and
+ * the synthetic handheld clip 'photo-dolly-shake' of src/datasets), --frames
+ * each at --width, each perturbed with the four kinds A-D of
+ * src/temporal/flicker-set.ts; every method runs on every (clip, kind) with the
+ * clean clip as guide and is scored against the clean clip: E ratio
+ * (geometric mean), PSNR, grad and edge ratios on moving pixels, and the
+ * method's own frames/s over all its runs. Methods: no processing, ffmpeg
+ * hqdn3d (strong temporal), a 3-frame temporal mix, a flow-warp blend 0.6
+ * (Farneback at half size, no occlusion check), reshoot 'blend' (the earlier
+ * method) and reshoot 'separated' at flow scales 0.5 (default), 1 and 0.25.
  *
- * Writes one CSV row per configuration and prints a table. Numbers on a shared
- * 2-core machine are noisy: rerun on a quiet one.
+ *   node --import tsx bench/temporal.ts --frames 40 --width 384 [--clips vtest,megamind,handheld] [--methods ...] [--out results/temporal-flicker.csv]
+ *
+ * --suite seams: the earlier seam benchmark (segments through the synthetic
+ * generator, joins, the stage per segment), see seamsSuite below:
+ *
+ *   node --import tsx bench/temporal.ts --suite seams [--frames 60] [--width 384] [--count 3] [--strength 0.6] [--speed-frames 20] [--out results/temporal.csv]
+ *
+ * Numbers on a shared 2-core machine are noisy: rerun on a quiet one.
  */
-import { resolve } from 'node:path';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';
-import { fetchDatasets } from '../src/datasets/index.js';
-import { decodeFrames, type Frame } from '../src/video/index.js';
+import { fetchDatasets, getSynthPreset, synthesizeClip } from '../src/datasets/index.js';
+import { decodeFrames, probeVideo, resolveFfmpeg, type Frame } from '../src/video/index.js';
 import { blendSegments, motionEnergyOfFrames, planSegments, type RampKind, type SegmentPlan } from '../src/segment/index.js';
 import { syntheticGenerateSegment } from '../src/generate/synthetic.js';
-import { applyTemporalConsistency, TemporalConsistency, rgbToGray, resizeGray } from '../src/temporal/index.js';
+import { applyTemporalConsistency, TemporalConsistency, type TemporalOptions } from '../src/temporal/index.js';
+import { FLICKER_KINDS, flickerTruth, geometricMean, perturbClip, scoreFlicker, type FlickerKind, type FlickerScore } from '../src/temporal/flicker-set.js';
+import { denseFlow, flowSize, rgbToGray, resizeGray, warpByFlow } from '../src/flow/index.js';
 import { measureFlickerFrames, type FlickerReport } from '../src/metrics/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { cacheDir } from '../src/util/paths.js';
 
 const { values: args } = parseArgs({
   options: {
-    frames: { type: 'string', default: '60' },
+    suite: { type: 'string', default: 'flicker' },
+    frames: { type: 'string' },
     width: { type: 'string', default: '384' },
+    clips: { type: 'string', default: 'vtest,megamind,handheld' },
+    methods: { type: 'string' },
     count: { type: 'string', default: '3' },
     strength: { type: 'string', default: '0.6' },
     'speed-frames': { type: 'string', default: '20' },
-    out: { type: 'string', default: 'results/temporal.csv' },
+    out: { type: 'string' },
   },
 });
 const FLOW_SCALES = [0.5, 0.25];
-const N = Number(args.frames), WIDTH = Number(args.width), COUNT = Number(args.count), STRENGTH = Number(args.strength);
+const N = Number(args.frames ?? (args.suite === 'seams' ? 60 : 40)), WIDTH = Number(args.width), COUNT = Number(args.count), STRENGTH = Number(args.strength);
 
-async function decode(path: string, count: number, width: number, height: number): Promise<Frame[]> {
+async function decode(path: string, count: number, width: number, height: number, start = 0): Promise<Frame[]> {
   const frames: Frame[] = [];
-  for await (const f of decodeFrames(path, { count, scale: { width, height } })) frames.push(f);
+  for await (const f of decodeFrames(path, { start, count, scale: { width, height } })) frames.push(f);
   return frames;
 }
 
@@ -54,7 +67,8 @@ function f(v: number | null | undefined, d = 4): string {
   return v === null || v === undefined || !Number.isFinite(v) ? '' : v.toFixed(d);
 }
 
-async function main(): Promise<void> {
+async function seamsSuite(): Promise<void> {
+  const OUT = args.out ?? 'results/temporal.csv';
   await fetchDatasets({ ids: ['vtest'] }).catch(() => undefined);
   const path = cacheDir('datasets', 'vtest.avi');
   const height = Math.round((WIDTH * 576) / 768 / 2) * 2;
@@ -122,7 +136,7 @@ async function main(): Promise<void> {
       for (const [k, s] of plan.segments.entries()) {
         const prev = k > 0 ? plan.segments[k - 1] : undefined;
         const initial = carry && prev ? { guide: clean[s.start - 1], output: outSegs[k - 1][s.start - 1 - prev.start] } : undefined;
-        outSegs.push(await applyTemporalConsistency(clean.slice(s.start, s.end), segs[k], { strength: STRENGTH, flowScale, initial }));
+        outSegs.push(await applyTemporalConsistency(clean.slice(s.start, s.end), segs[k], { method: 'blend', strength: STRENGTH, flowScale, initial }));
       }
       const secs = (performance.now() - t0) / 1000;
       const frames = outSegs.reduce((a, s) => a + s.length, 0);
@@ -142,7 +156,7 @@ async function main(): Promise<void> {
   const big = await decode(path, speedFrames + 1, 640, 480);
   const bigGen = syntheticGenerateSegment(big, 0, { seed: 3 });
   for (const flowScale of [0.5, 0.25]) {
-    const tc = new TemporalConsistency({ strength: STRENGTH, flowScale });
+    const tc = new TemporalConsistency({ method: 'blend', strength: STRENGTH, flowScale });
     const guides = await Promise.all(big.map((fr) => resizeGray(rgbToGray(fr), Math.round(640 * flowScale), Math.round(480 * flowScale))));
     await tc.push(guides[0], bigGen[0]);
     const t0 = performance.now();
@@ -153,9 +167,154 @@ async function main(): Promise<void> {
   }
 
   const cols = ['config', 'frames', 'e_warp_output', 'e_warp_input', 'e_warp_ratio', 'tof', 'psnr_clean', 'ssim_clean', 'psnr_raw', 'ssim_raw', 'seam_scores', 'seam_max', 'color_jump_max', 'stage_fps'];
-  await writeFileAtomic(resolve(args.out!), stringify(rows, { header: true, columns: cols }), { overwrite: true });
+  await writeFileAtomic(resolve(OUT), stringify(rows, { header: true, columns: cols }), { overwrite: true });
   console.table(rows.map((r) => Object.fromEntries(cols.map((c) => [c, r[c] ?? '']))));
-  console.log(`wrote ${resolve(args.out!)}`);
+  console.log(`wrote ${resolve(OUT)}`);
 }
 
-await main();
+// ---------------------------------------------------------------- flicker suite
+
+type Runner = (guide: Frame[], gen: Frame[]) => Promise<Frame[]>;
+
+/** ffmpeg hqdn3d on raw frames through pipes (strong temporal settings); the time includes ffmpeg's start. */
+function hqdn3d(params: string): Runner {
+  return (_guide, gen) =>
+    new Promise<Frame[]>((done, fail) => {
+      const { width: w, height: h } = gen[0];
+      const child = spawn(resolveFfmpeg(), ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${w}x${h}`, '-r', '10', '-i', '-', '-vf', `hqdn3d=${params}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const chunks: Buffer[] = [];
+      let err = '';
+      child.stdout.on('data', (c: Buffer) => chunks.push(c));
+      child.stderr.on('data', (c: Buffer) => (err += c.toString()));
+      child.on('error', fail);
+      child.on('close', (code) => {
+        if (code !== 0) return fail(new Error(`ffmpeg hqdn3d exited ${code}: ${err.trim()}`));
+        const all = Buffer.concat(chunks), size = w * h * 3;
+        if (all.length !== size * gen.length) return fail(new Error(`ffmpeg hqdn3d returned ${all.length} bytes for ${gen.length} frames`));
+        done(gen.map((_, t) => ({ width: w, height: h, data: new Uint8Array(all.subarray(t * size, (t + 1) * size)) })));
+      });
+      for (const f of gen) child.stdin.write(f.data);
+      child.stdin.end();
+    });
+}
+
+/** Mean of frames t-1, t, t+1 (two at the ends): no flow, blurs whatever moves. */
+const mix3: Runner = async (_guide, gen) =>
+  gen.map((f, t) => {
+    const set = [gen[t - 1], f, gen[t + 1]].filter((x): x is Frame => !!x);
+    const data = new Uint8Array(f.data.length);
+    for (let i = 0; i < data.length; i++) {
+      let s = 0;
+      for (const g of set) s += g.data[i];
+      data[i] = Math.round(s / set.length);
+    }
+    return { ...f, data };
+  });
+
+/** The 40-line peer: out = 0.4 G + 0.6 warp(previous out) everywhere, Farneback flow t -> t-1 on the guide at half size, no occlusion check. */
+const warpBlend: Runner = async (guide, gen) => {
+  const { width: W, height: H } = gen[0];
+  const fs = flowSize(W, H, 0.5);
+  const out: Frame[] = [];
+  let prevG = await resizeGray(rgbToGray(guide[0]), fs.width, fs.height);
+  out.push(gen[0]);
+  for (let t = 1; t < gen.length; t++) {
+    const g = await resizeGray(rgbToGray(guide[t]), fs.width, fs.height);
+    const warped = await warpByFlow(out[t - 1], await denseFlow(g, prevG));
+    const data = new Uint8Array(W * H * 3);
+    const G = gen[t].data, P = warped.data;
+    for (let i = 0; i < data.length; i++) data[i] = 0.4 * G[i] + 0.6 * P[i] + 0.5;
+    out.push({ width: W, height: H, data });
+    prevG = g;
+  }
+  return out;
+};
+
+function reshoot(opts: TemporalOptions): Runner {
+  return (guide, gen) => applyTemporalConsistency(guide, gen, opts);
+}
+
+const METHODS: { name: string; run: Runner | null }[] = [
+  { name: 'no processing', run: null },
+  { name: 'ffmpeg hqdn3d=4:3:12:9 (strong temporal)', run: hqdn3d('4:3:12:9') },
+  { name: '3-frame temporal mix', run: mix3 },
+  { name: 'flow-warp blend 0.6 (Farneback 0.5x, no check)', run: warpBlend },
+  { name: "reshoot 'blend' 0.6 (earlier default)", run: reshoot({ method: 'blend' }) },
+  { name: "reshoot 'separated' (default, flow 0.5x)", run: reshoot({ method: 'separated' }) },
+  { name: "reshoot 'separated', flow 1x", run: reshoot({ method: 'separated', flowScale: 1 }) },
+  { name: "reshoot 'separated', flow 0.25x", run: reshoot({ method: 'separated', flowScale: 0.25 }) },
+];
+
+async function loadClip(name: string, n: number, width: number): Promise<Frame[]> {
+  if (name === 'vtest' || name === 'megamind') {
+    const id = name === 'vtest' ? 'vtest' : 'megamind';
+    await fetchDatasets({ ids: [id] }).catch(() => undefined);
+    const path = cacheDir('datasets', name === 'vtest' ? 'vtest.avi' : 'Megamind.avi');
+    const info = await probeVideo(path);
+    const height = Math.round((width * info.height) / info.width / 2) * 2;
+    // Megamind: frames 100.. lie between the hard cuts near 97 and 153.
+    return decode(path, n, width, height, name === 'megamind' ? 100 : 0);
+  }
+  if (name === 'handheld') {
+    const dir = mkdtempSync(join(tmpdir(), 'reshoot-bench-temporal-'));
+    try {
+      const height = Math.round((width * 3) / 4 / 2) * 2;
+      const spec = getSynthPreset('photo-dolly-shake', { width, height, frames: n });
+      const path = join(dir, 'handheld.mp4');
+      await synthesizeClip(spec, path, { overwrite: true });
+      return await decode(path, n, width, height);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  throw new Error(`unknown clip ${name} (vtest, megamind, handheld)`);
+}
+
+async function flickerSuite(): Promise<void> {
+  const OUT = args.out ?? 'results/temporal-flicker.csv';
+  const clipNames = args.clips!.split(',').map((c) => c.trim()).filter(Boolean);
+  const wanted = args.methods ? args.methods.split(',').map((m) => m.trim()) : null;
+  const methods = METHODS.filter((m) => !wanted || wanted.some((w) => m.name.includes(w)));
+  type Cell = { clip: string; kind: FlickerKind; method: string; score: FlickerScore; seconds: number; frames: number };
+  const cells: Cell[] = [];
+  for (const clip of clipNames) {
+    const clean = await loadClip(clip, N, WIDTH);
+    const truth = await flickerTruth(clean);
+    console.log(`${clip}: ${clean.length} frames at ${clean[0].width}x${clean[0].height}, E_warp clean ${truth.eClean.toExponential(3)}`);
+    for (const [k, kind] of FLICKER_KINDS.entries()) {
+      const gen = await perturbClip(clean, kind, 1000 + 10 * clipNames.indexOf(clip) + k);
+      for (const m of methods) {
+        const t0 = performance.now();
+        const out = m.run ? await m.run(clean, gen) : gen;
+        const seconds = (performance.now() - t0) / 1000;
+        const score = await scoreFlicker(truth, out);
+        cells.push({ clip, kind, method: m.name, score, seconds, frames: out.length });
+        console.log(`  ${kind} ${m.name.padEnd(48)} E ${score.eRatio.toFixed(2).padStart(6)}  PSNR ${score.psnr.toFixed(2)}  grad ${score.grad.toFixed(3)}  edge ${score.edge.toFixed(3)}  ${m.run ? (out.length / seconds).toFixed(1) + ' fps' : ''}`);
+      }
+    }
+  }
+  const rows = methods.map((m) => {
+    const mine = cells.filter((c) => c.method === m.name);
+    const mean = (f: (c: Cell) => number) => mine.reduce((s, c) => s + f(c), 0) / mine.length;
+    const byKind = Object.fromEntries(FLICKER_KINDS.map((k) => [`e_ratio_${k}`, geometricMean(mine.filter((c) => c.kind === k).map((c) => c.score.eRatio)).toFixed(2)]));
+    const secs = mine.reduce((s, c) => s + c.seconds, 0), frames = mine.reduce((s, c) => s + c.frames, 0);
+    return {
+      method: m.name,
+      e_ratio: geometricMean(mine.map((c) => c.score.eRatio)).toFixed(2),
+      psnr: mean((c) => c.score.psnr).toFixed(2),
+      grad: mean((c) => c.score.grad).toFixed(3),
+      edge: mean((c) => c.score.edge).toFixed(3),
+      fps: m.run ? (frames / secs).toFixed(1) : '',
+      ...byKind,
+    };
+  });
+  const cols = ['method', 'e_ratio', 'psnr', 'grad', 'edge', 'fps', ...FLICKER_KINDS.map((k) => `e_ratio_${k}`)];
+  await writeFileAtomic(resolve(OUT), stringify(rows, { header: true, columns: cols }), { overwrite: true });
+  console.table(rows);
+  console.log('| method | E ratio | PSNR dB | grad | edge | fps | E A | E B | E C | E D |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${r.method} | ${r.e_ratio} | ${r.psnr} | ${r.grad} | ${r.edge} | ${r.fps || '-'} | ${FLICKER_KINDS.map((k) => r[`e_ratio_${k}` as keyof typeof r]).join(' | ')} |`);
+  console.log(`wrote ${resolve(OUT)}`);
+}
+
+await (args.suite === 'seams' ? seamsSuite() : flickerSuite());

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { measureFlickerFrames, psnr, ssim, meanAbsDiff } from '../src/metrics/index.js';
-import { nonOcclusionMask } from '../src/temporal/index.js';
+import { nonOcclusionMask } from '../src/flow/index.js';
 import type { FlowField } from '../src/flow/index.js';
 import type { Frame } from '../src/video/index.js';
 import type { SegmentPlan } from '../src/segment/index.js';

@@ -9,6 +9,9 @@ import {
   flowToColor,
   flowColorWheel,
   flowStats,
+  rgbToGray,
+  rgbToLuma,
+  nonOcclusionMask,
   type FlowField,
 } from '../src/flow/index.js';
 import type { Frame, GrayFrame } from '../src/video/types.js';
@@ -258,4 +261,59 @@ test('flowStats: hand-computed means and max', () => {
   const s = flowStats({ width: 2, height: 2, data: Float32Array.of(3, 4, 0, 0, -1, 0, 0, -2) });
   assert.deepEqual(s, { meanMagnitude: 2, maxMagnitude: 5, meanDx: 0.5, meanDy: 0.5 });
   assert.throws(() => flowStats({ width: 2, height: 2, data: new Float32Array(6) }), /expected 2x2x2/);
+});
+
+test('rgbToGray is byte-identical to OpenCV cvtColor(RGB2GRAY) on a real photo and on every corner of the RGB cube', async () => {
+  const cv = await loadOpenCV();
+  const { data, info } = await sharp(mediaFile('rubberwhale1.png')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  // Append the 8 cube corners and some mid-grey rounding cases as extra pixels.
+  const extra = [0, 0, 0, 255, 255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 255, 255, 255, 0, 0, 255, 255, 255, 0, 255, 1, 2, 3, 127, 128, 129];
+  const w = info.width, h = info.height + 1;
+  const rgb = new Uint8Array(w * h * 3);
+  rgb.set(data);
+  rgb.set(extra, info.width * info.height * 3);
+  const frame: Frame = { width: w, height: h, data: rgb };
+  const src = cv.matFromArray(h, w, cv.CV_8UC3, rgb as unknown as number[]);
+  const dst = new cv.Mat();
+  try {
+    cv.cvtColor(src, dst, cv.COLOR_RGB2GRAY);
+    const ours = rgbToGray(frame);
+    assert.deepEqual(ours.data, new Uint8Array(dst.data as Uint8Array));
+  } finally {
+    src.delete();
+    dst.delete();
+  }
+  // Hand values: white 255, black 0, pure red round(0.299*255) = 76, green 150, blue 29.
+  const corners = rgbToGray({ width: 5, height: 1, data: Uint8Array.from([255, 255, 255, 0, 0, 0, 255, 0, 0, 0, 255, 0, 0, 0, 255]) });
+  assert.deepEqual(Array.from(corners.data), [255, 0, 76, 150, 29]);
+  // Float luma: 0.299*10 + 0.587*20 + 0.114*30 = 18.15.
+  assert.ok(Math.abs(rgbToLuma({ width: 1, height: 1, data: Uint8Array.from([10, 20, 30]) })[0] - 18.15) < 1e-4);
+  assert.throws(() => rgbToGray({ width: 2, height: 2, data: new Uint8Array(5) }), /expected 2x2x3/);
+});
+
+test('warpByFlow with a half-size flow: vectors are upsampled and doubled (hand case), and the aspect is checked', async () => {
+  // 8x4 image whose value is 10*x; a 4x2 flow of (+0.5, 0) means +1 px at full size: out(x) = img(x + 1).
+  const img: GrayFrame = { width: 8, height: 4, data: new Uint8Array(32).map((_, i) => 10 * (i % 8)) };
+  const small: FlowField = { width: 4, height: 2, data: new Float32Array(16).map((_, i) => (i % 2 === 0 ? 0.5 : 0)) };
+  const out = await warpByFlow(img, small);
+  assert.deepEqual(Array.from(out.data.slice(0, 8)), [10, 20, 30, 40, 50, 60, 70, 70]);
+  assert.rejects(() => warpByFlow(img, { width: 4, height: 4, data: new Float32Array(32) }), /differ in aspect/);
+});
+
+test('nonOcclusionMask: consistent flows pass, a contradicting backward flow and a motion boundary are masked (hand cases)', () => {
+  const w = 10, h = 6;
+  const field = (f: (x: number, y: number) => [number, number]): FlowField => {
+    const d = new Float32Array(w * h * 2);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) [d[2 * (y * w + x)], d[2 * (y * w + x) + 1]] = f(x, y);
+    return { width: w, height: h, data: d };
+  };
+  // (+1, 0) forward, (-1, 0) backward: round trip exact; only the last column leaves the frame.
+  const m = nonOcclusionMask(field(() => [1, 0]), field(() => [-1, 0]));
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) assert.equal(m[y * w + x], x === w - 1 ? 0 : 1);
+  // Backward flow zero: round trip misses by 1 px: 1 > 0.01 * (1 + 0) + 0.5 -> all occluded.
+  assert.equal(nonOcclusionMask(field(() => [1, 0]), field(() => [0, 0])).reduce((s, v) => s + v, 0), 0);
+  // Forward flow steps from 0 to 2 px between columns 4 and 5: |grad|^2 = 4 > 0.002 at column 4.
+  const step = nonOcclusionMask(field((x) => [x <= 4 ? 0 : 2, 0]), field((x) => [x <= 4 ? 0 : -2, 0]), { outOfFrame: false });
+  assert.equal(step[2 * w + 4], 0);
+  assert.equal(step[2 * w + 3], 1);
 });

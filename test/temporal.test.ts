@@ -27,7 +27,7 @@ function slidingClip(img: Frame, n: number, w: number, h: number, dx: number, dy
 const addOffset = (f: Frame, d: number): Frame => ({ ...f, data: f.data.map((v) => v + d) });
 const meanDiff = (a: Frame, b: Frame) => a.data.reduce((s, v, i) => s + v - b.data[i], 0) / a.data.length;
 
-test('static shot with alternating flicker +-a: the recursion settles at (1 - s) a / (1 + s), as derived by hand', async () => {
+test('blend: static shot with alternating flicker +-a: the recursion settles at (1 - s) a / (1 + s), as derived by hand', async () => {
   // On a flat guide the flow is exactly zero and every pixel passes the check, so per pixel
   // e_t = (1 - s) d_t + s e_{t-1} with d_t = +-a alternating: steady state |e| = (1 - s) a / (1 + s).
   const flat: Frame = { width: 64, height: 48, data: new Uint8Array(64 * 48 * 3).fill(128) };
@@ -35,7 +35,7 @@ test('static shot with alternating flicker +-a: the recursion settles at (1 - s)
   const n = 14;
   const guide = Array.from({ length: n }, () => flat);
   const gen = guide.map((f, t) => addOffset(f, t % 2 ? -a : a));
-  const out = await applyTemporalConsistency(guide, gen, { strength: s });
+  const out = await applyTemporalConsistency(guide, gen, { method: 'blend', strength: s });
   const expected = ((1 - s) * a) / (1 + s); // 5 levels; per-step rounding adds at most 0.5 / (1 - s)
   for (let t = 10; t < n; t++) {
     const e = meanDiff(out[t], flat);
@@ -47,14 +47,14 @@ test('static shot with alternating flicker +-a: the recursion settles at (1 - s)
   // On a textured still (real photo) the flicker is still cut to well under half.
   const img = await loadRgb('rubberwhale1.png');
   const still = slidingClip(img, n, 96, 64, 0, 0);
-  const out2 = await applyTemporalConsistency(still, still.map((f, t) => addOffset(f, t % 2 ? -a : a)), { strength: s });
+  const out2 = await applyTemporalConsistency(still, still.map((f, t) => addOffset(f, t % 2 ? -a : a)), { method: 'blend', strength: s });
   for (let t = 10; t < n; t++) assert.ok(Math.abs(meanDiff(out2[t], still[t])) < 0.5 * a);
 });
 
-test('motion is not blurred: a clean translation clip passes through nearly unchanged, unlike averaging without warping', async () => {
+test('blend: motion is not blurred: a clean translation clip passes through nearly unchanged, unlike averaging without warping', async () => {
   const img = await loadRgb('building.jpg');
   const clip = slidingClip(img, 8, 160, 120, 3, 1);
-  const out = await applyTemporalConsistency(clip, clip, { strength: 0.6 });
+  const out = await applyTemporalConsistency(clip, clip, { method: 'blend', strength: 0.6 });
   // Without warping, blending the previous frame 60/40 would misplace every edge by 3 px.
   const naive = clip.map((f, t) => (t === 0 ? f : { ...f, data: f.data.map((v, i) => Math.round(0.4 * v + 0.6 * clip[t - 1].data[i])) }));
   for (let t = 1; t < 8; t++) {
@@ -64,18 +64,18 @@ test('motion is not blurred: a clean translation clip passes through nearly unch
   }
 });
 
-test('reset at segment starts returns the generated frame unchanged; carry keeps blending there; prime carries a given state', async () => {
+test('blend: reset at segment starts returns the generated frame unchanged; carry keeps blending there; prime carries a given state', async () => {
   const img = await loadRgb('rubberwhale1.png');
   const still = slidingClip(img, 6, 64, 48, 0, 0);
   const gen = still.map((f, t) => addOffset(f, t % 2 ? -15 : 15));
-  const reset = await applyTemporalConsistency(still, gen, { resetAt: [3] });
+  const reset = await applyTemporalConsistency(still, gen, { method: 'blend', resetAt: [3] });
   assert.deepEqual(reset[3].data, gen[3].data);
   assert.notDeepEqual(reset[4].data, gen[4].data);
-  const carried = await applyTemporalConsistency(still, gen, { resetAt: [3], carry: true });
+  const carried = await applyTemporalConsistency(still, gen, { method: 'blend', resetAt: [3], carry: true });
   assert.notDeepEqual(carried[3].data, gen[3].data);
 
   const flat: Frame = { width: 32, height: 32, data: new Uint8Array(32 * 32 * 3).fill(100) };
-  const tc = new TemporalConsistency({ strength: 0.5, resetAt: [0] });
+  const tc = new TemporalConsistency({ method: 'blend', strength: 0.5, resetAt: [0] });
   await tc.prime(flat, flat);
   const step = await tc.push(flat, addOffset(flat, -15));
   assert.equal(step.reset, false);
@@ -84,11 +84,11 @@ test('reset at segment starts returns the generated frame unchanged; carry keeps
   assert.ok(step.frame.data.every((v) => v === 93));
 });
 
-test('occluded regions keep the generated frame: a guide that changes completely is not blended', async () => {
+test('blend: occluded regions keep the generated frame: a guide that changes completely is not blended', async () => {
   const img = await loadRgb('building.jpg');
   const a = slidingClip(img, 1, 96, 64, 0, 0)[0];
   const b = slidingClip(await loadRgb('rubberwhale1.png'), 1, 96, 64, 0, 0)[0];
-  const tc = new TemporalConsistency({ strength: 0.6 });
+  const tc = new TemporalConsistency({ method: 'blend', strength: 0.6 });
   await tc.push(a, a);
   const step = await tc.push(b, b);
   assert.ok(step.reliable < 0.3, `blended ${step.reliable}`);

@@ -1,5 +1,6 @@
 import { loadOpenCV } from '../cv/opencv.js';
 import { ReshootError } from '../util/errors.js';
+import { rgbToLuma } from '../flow/gray.js';
 import type { Frame, GrayFrame } from '../video/types.js';
 
 /** PSNR cap for identical images (dB), as in src/metrics. */
@@ -41,13 +42,8 @@ export async function ssim(a: Frame, b: Frame, region?: GrayFrame): Promise<numb
   const cv = await loadOpenCV();
   const { width: w, height: h } = a;
   const n = w * h;
-  const luma = (f: Frame) => {
-    const y = new Float32Array(n);
-    for (let p = 0; p < n; p++) y[p] = 0.299 * f.data[p * 3] + 0.587 * f.data[p * 3 + 1] + 0.114 * f.data[p * 3 + 2];
-    return y;
-  };
-  const ya = luma(a);
-  const yb = luma(b);
+  const ya = rgbToLuma(a);
+  const yb = rgbToLuma(b);
   const prod = (x: Float32Array, y: Float32Array) => {
     const o = new Float32Array(n);
     for (let p = 0; p < n; p++) o[p] = x[p] * y[p];

@@ -22,9 +22,8 @@
  */
 import type { Mat } from '@techstark/opencv-js';
 import { loadOpenCV } from '../cv/opencv.js';
-import { denseFlow, FARNEBACK_DEFAULTS, type FlowField } from '../flow/index.js';
+import { denseFlow, FARNEBACK_DEFAULTS, flowSize, nonOcclusionMask, resizeFlow, resizeGray, rgbToGray, warpByFlow, type FlowField } from '../flow/index.js';
 import { decodeFrames, probeVideo, type Frame, type GrayFrame, type ProgressFn } from '../video/index.js';
-import { flowSize, nonOcclusionMask, resizeFlow, resizeGray, rgbToGray, warpRgb } from '../temporal/flow-tools.js';
 import type { SegmentPlan } from '../segment/plan.js';
 import { ReshootError } from '../util/errors.js';
 
@@ -37,7 +36,7 @@ import { ReshootError } from '../util/errors.js';
  * distance, averaged over unmasked pixels (NaN when every pixel is masked).
  */
 export async function warpPairError(ot: Frame, ot1: Frame, flow: FlowField, mask: Uint8Array): Promise<number> {
-  const warped = await warpRgb(ot1, flow);
+  const warped = await warpByFlow(ot1, flow);
   return maskedSquaredError(ot, warped, mask);
 }
 

@@ -653,23 +653,6 @@ export async function analyzeMotion(
   return out;
 }
 
-/** RGB24 frame -> 8-bit gray (OpenCV's RGB2GRAY weights). */
-export async function toGray(frame: Frame): Promise<GrayFrame> {
-  const cv = await loadOpenCV();
-  return toGraySync(cv, frame);
-}
-
-export function toGraySync(cv: CV, frame: Frame): GrayFrame {
-  if (frame.data.length !== frame.width * frame.height * 3) {
-    throw new ReshootError(`frame data has ${frame.data.length} bytes, expected ${frame.width}x${frame.height}x3`);
-  }
-  const src = cv.matFromArray(frame.height, frame.width, cv.CV_8UC3, frame.data as unknown as number[]);
-  const dst = new cv.Mat();
-  try {
-    cv.cvtColor(src, dst, cv.COLOR_RGB2GRAY);
-    return { width: frame.width, height: frame.height, data: new Uint8Array(dst.data as Uint8Array) };
-  } finally {
-    src.delete();
-    dst.delete();
-  }
-}
+// RGB -> gray has one definition, src/flow/gray.ts (byte-identical to OpenCV's RGB2GRAY, synchronous);
+// re-exported under the names the stabilizer's callers use.
+export { rgbToGray as toGray, rgbToGray as toGraySync } from '../flow/gray.js';

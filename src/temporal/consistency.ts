@@ -1,21 +1,49 @@
 /**
  * Temporal consistency: flow is computed on the INPUT (guide) video, the
- * previous OUTPUT frame is warped onto the current one with it, and blended
- * into the current generated frame where the flow passes the
+ * previous OUTPUT frame is warped onto the current one with it (W), and the
+ * current generated frame is pulled towards W where the flow passes the
  * forward-backward occlusion check. Recursive, so per-frame noise of a
  * frame-independent generator is averaged along motion trajectories
- * (reduces flicker) while pixels follow the input's motion (no motion blur
- * where the flow is right; occluded pixels keep the generated value).
+ * (reduces flicker) while pixels follow the input's motion.
+ *
+ * Two methods:
+ * - 'blend' (the earlier method, kept as a baseline): out = G + s M (W - G),
+ *   one fixed weight s for every kind of flicker.
+ * - 'separated': global colour matched to W, a smooth offset field for
+ *   low-frequency blotches, then a per-pixel blend whose weight falls with
+ *   the distance |W - G| (see separated.ts and README.md).
  */
 import { decodeFrames, encodeFrames, probeVideo, type Frame, type GrayFrame, type ProgressFn } from '../video/index.js';
-import { warpByFlow, type FarnebackOptions } from '../flow/index.js';
+import { denseFlow, flowSize, nonOcclusionMask, resizeGray, rgbToGray, warpByFlow, type FarnebackOptions, type FlowField } from '../flow/index.js';
 import { ReshootError } from '../util/errors.js';
-import { flowSize, nonOcclusionMask, resizeGray, rgbToGray, warpRgb } from './flow-tools.js';
-import { denseFlow } from '../flow/index.js';
+import { blendDetail, blurRgb, downsampleRgb, globalColorFit, globalShift, lowFrequencyField, shiftFrame, softenMask, upsampleFloat } from './separated.js';
+
+export type TemporalMethod = 'blend' | 'separated';
 
 export interface TemporalOptions {
-  /** Weight of the warped previous output where the flow is reliable, in [0, 1). Default 0.6. */
+  /** 'separated' (default) or 'blend' (the earlier fixed-weight method, a baseline). */
+  method?: TemporalMethod;
+  /** 'blend': weight of the warped previous output where the flow is reliable, in [0, 1). Default 0.6. */
   strength?: number;
+  /** 'separated': fraction of the global per-channel gain/offset correction applied per frame, in [0, 1]. Default 0.9. */
+  colorStrength?: number;
+  /** 'separated': fraction of the smooth offset field applied per frame, in [0, 1]. Default 0.9. */
+  fieldStrength?: number;
+  /**
+   * 'separated': fraction of the estimated whole-frame shift of the generated frame against the
+   * guide that is undone (generator jitter), in [0, 1]; 0 turns it off. Default 1.
+   */
+  dejitter?: number;
+  /** 'separated': Gaussian sigma of the offset field, px of the full frame. Default 6. */
+  fieldSigma?: number;
+  /** 'separated': largest per-pixel weight of the warped previous output, in [0, 1). Default 0.8. */
+  detailStrength?: number;
+  /** 'separated': tolerance of the per-pixel weight on the local distance |W - G| (8-bit levels), or 'auto' (2 x its median on reliable pixels, at least 3). Default 'auto'. */
+  detailTolerance?: number | 'auto';
+  /** 'separated': the distance is box-averaged over (2 r + 1)^2 px first (noise averages out, misaligned edges do not); 0 = per pixel. Default 2. */
+  detailRadius?: number;
+  /** Resampling of the previous output when warping it. Default 'linear' for 'blend', 'cubic' for 'separated' (less blur along chains). */
+  interpolation?: 'linear' | 'cubic';
   /** Flow is computed at this fraction of the frame size and upsampled. Default 0.5. */
   flowScale?: number;
   /** Farneback settings (default: FARNEBACK_DEFAULTS of src/flow, i.e. 0.5, 3, 15, 3, 5, 1.2). */
@@ -32,24 +60,54 @@ export interface TemporalOptions {
   maxGuideError?: number;
 }
 
-export const TEMPORAL_DEFAULTS = Object.freeze({ strength: 0.6, flowScale: 0.5, carry: false, maxGuideError: 12 });
+export const TEMPORAL_DEFAULTS = Object.freeze({
+  method: 'separated' as TemporalMethod,
+  strength: 0.6,
+  flowScale: 0.5,
+  carry: false,
+  maxGuideError: 12,
+  colorStrength: 0.9,
+  fieldStrength: 0.9,
+  dejitter: 1,
+  fieldSigma: 6,
+  detailStrength: 0.8,
+  detailTolerance: 'auto' as number | 'auto',
+  detailRadius: 2,
+});
 
 /** What push() returns besides the frame. */
 export interface TemporalStep {
   frame: Frame;
-  /** Fraction of pixels blended (passed the occlusion check); 0 on the first frame and at resets. */
+  /** Fraction of pixels that passed the occlusion check and guard; 0 on the first frame and at resets. */
   reliable: number;
+  /** 'separated': the full per-channel gain/offset match of the generated frame to W (colorStrength of it is applied); absent for 'blend' and at resets. */
+  color?: { gain: [number, number, number]; offset: [number, number, number] };
+  /** 'separated': the whole-frame shift (full-size px) undone on the generated frame, when one was. */
+  shift?: { dx: number; dy: number };
   /** True when this frame started a fresh recursion (first frame or a segment start without carry). */
   reset: boolean;
 }
 
-function checkStrength(s: number): void {
-  if (!(s >= 0 && s < 1)) throw new ReshootError(`temporal strength must be in [0, 1), got ${s}`);
+function checkStrength(s: number, name = 'temporal strength'): void {
+  if (!(s >= 0 && s < 1)) throw new ReshootError(`${name} must be in [0, 1), got ${s}`);
+}
+
+function checkFraction(s: number, name: string): void {
+  if (!(s >= 0 && s <= 1)) throw new ReshootError(`${name} must be in [0, 1], got ${s}`);
 }
 
 /** Streaming consistency filter: push frames in order; memory is two frames. */
 export class TemporalConsistency {
+  readonly method: TemporalMethod;
   readonly strength: number;
+  readonly colorStrength: number;
+  readonly fieldStrength: number;
+  readonly dejitter: number;
+  readonly fieldSigma: number;
+  readonly detailStrength: number;
+  readonly detailTolerance: number | 'auto';
+  readonly detailRadius: number;
+  readonly interpolation: 'linear' | 'cubic';
   readonly flowScale: number;
   readonly carry: boolean;
   readonly maxGuideError: number;
@@ -61,7 +119,25 @@ export class TemporalConsistency {
   private primed = false;
 
   constructor(opts: TemporalOptions = {}) {
+    this.method = opts.method ?? TEMPORAL_DEFAULTS.method;
+    if (this.method !== 'blend' && this.method !== 'separated') throw new ReshootError(`temporal method must be 'blend' or 'separated', got '${String(this.method)}'`);
     this.strength = opts.strength ?? TEMPORAL_DEFAULTS.strength;
+    this.colorStrength = opts.colorStrength ?? TEMPORAL_DEFAULTS.colorStrength;
+    this.fieldStrength = opts.fieldStrength ?? TEMPORAL_DEFAULTS.fieldStrength;
+    this.fieldSigma = opts.fieldSigma ?? TEMPORAL_DEFAULTS.fieldSigma;
+    this.dejitter = opts.dejitter ?? TEMPORAL_DEFAULTS.dejitter;
+    this.detailRadius = opts.detailRadius ?? TEMPORAL_DEFAULTS.detailRadius;
+    if (!(Number.isInteger(this.detailRadius) && this.detailRadius >= 0)) throw new ReshootError(`detailRadius must be a whole number >= 0, got ${this.detailRadius}`);
+    checkFraction(this.dejitter, 'dejitter');
+    this.detailStrength = opts.detailStrength ?? TEMPORAL_DEFAULTS.detailStrength;
+    this.detailTolerance = opts.detailTolerance ?? TEMPORAL_DEFAULTS.detailTolerance;
+    this.interpolation = opts.interpolation ?? (this.method === 'blend' ? 'linear' : 'cubic');
+    checkFraction(this.colorStrength, 'colorStrength');
+    checkFraction(this.fieldStrength, 'fieldStrength');
+    checkStrength(this.detailStrength, 'detailStrength');
+    if (!(this.fieldSigma > 0)) throw new ReshootError(`fieldSigma must be > 0 px, got ${this.fieldSigma}`);
+    if (this.detailTolerance !== 'auto' && !(this.detailTolerance > 0)) throw new ReshootError(`detailTolerance must be > 0 levels, got ${this.detailTolerance}`);
+    if (this.interpolation !== 'linear' && this.interpolation !== 'cubic') throw new ReshootError(`interpolation must be 'linear' or 'cubic', got '${String(this.interpolation)}'`);
     this.flowScale = opts.flowScale ?? TEMPORAL_DEFAULTS.flowScale;
     this.carry = opts.carry ?? TEMPORAL_DEFAULTS.carry;
     this.maxGuideError = opts.maxGuideError ?? TEMPORAL_DEFAULTS.maxGuideError;
@@ -109,7 +185,7 @@ export class TemporalConsistency {
     if (this.prevOut && (this.prevOut.width !== W || this.prevOut.height !== H)) {
       throw new ReshootError(`generated frame ${t} is ${W}x${H}, earlier frames were ${this.prevOut.width}x${this.prevOut.height}`);
     }
-    if (reset || this.strength === 0) {
+    if (reset || (this.method === 'blend' && this.strength === 0)) {
       this.prevGuide = g;
       this.prevOut = generated;
       return { frame: generated, reliable: 0, reset };
@@ -125,7 +201,8 @@ export class TemporalConsistency {
       const lim = this.maxGuideError;
       for (let i = 0; i < mask.length; i++) if (mask[i] && Math.abs(back.data[i] - g.data[i]) > lim) mask[i] = 0;
     }
-    const warped = await warpRgb(this.prevOut!, toPrev);
+    if (this.method === 'separated') return this.separated(g, generated, toPrev, mask, fs);
+    const warped = await warpByFlow(this.prevOut!, toPrev, { interpolation: this.interpolation });
     const out = new Uint8Array(W * H * 3);
     const a = this.strength;
     const G = generated.data, P = warped.data;
@@ -153,6 +230,50 @@ export class TemporalConsistency {
     this.prevGuide = g;
     this.prevOut = frame;
     return { frame, reliable: used / (W * H), reset: false };
+  }
+
+  /** The 'separated' step: dejitter, global colour, smooth offset field, distance-weighted detail blend. */
+  private async separated(g: GrayFrame, input: Frame, toPrev: FlowField, mask: Uint8Array, fs: { width: number; height: number }): Promise<TemporalStep> {
+    const { width: W, height: H } = input;
+    let generated = input;
+    const warped = await warpByFlow(this.prevOut!, toPrev, { interpolation: this.interpolation });
+    let kept = 0;
+    for (let i = 0; i < mask.length; i++) kept += mask[i];
+    const soft = softenMask(mask, fs.width, fs.height);
+    // Statistics at the flow size: area-averaged copies of G and W, on the mask's grid.
+    let [gs, ws] = await Promise.all([downsampleRgb(generated, fs.width, fs.height), downsampleRgb(warped, fs.width, fs.height)]);
+    let shift: { dx: number; dy: number } | undefined;
+    if (this.dejitter > 0) {
+      // Against the guide, not W: W inherits every earlier correction, so aligning to it would drift.
+      const p = await globalShift(rgbToGray({ width: fs.width, height: fs.height, data: gs }).data, g.data, fs.width, fs.height);
+      // Below a twentieth of a pixel the resampling would cost more sharpness than the shift is worth.
+      if (p && Math.hypot(p.dx, p.dy) * (W / fs.width) >= 0.05) {
+        shift = { dx: this.dejitter * p.dx * (W / fs.width), dy: this.dejitter * p.dy * (H / fs.height) };
+        generated = await shiftFrame(generated, shift.dx, shift.dy);
+        gs = await downsampleRgb(generated, fs.width, fs.height);
+      }
+    }
+    const [gb, wb] = await Promise.all([blurRgb(gs, fs.width, fs.height, 1.5), blurRgb(ws, fs.width, fs.height, 1.5)]);
+    // The full match (strength 1); the blend applies colorStrength of it, and the field is the residual after the FULL match.
+    const affine = this.colorStrength > 0 ? globalColorFit(gb, wb, soft, 1) : { gain: [1, 1, 1] as [number, number, number], offset: [0, 0, 0] as [number, number, number] };
+    let field: Float32Array | undefined;
+    if (this.fieldStrength > 0) {
+      const sigma = Math.max(0.5, this.fieldSigma * (fs.width / W));
+      const small = await lowFrequencyField(gs, ws, soft, fs.width, fs.height, affine, sigma);
+      field = await upsampleFloat(small, fs.width, fs.height, 3, W, H);
+    }
+    const confidence = await upsampleFloat(soft, fs.width, fs.height, 1, W, H);
+    const { data } = await blendDetail(generated.data, warped.data, confidence, field, affine, W, H, {
+      strength: this.detailStrength,
+      tolerance: this.detailTolerance,
+      radius: this.detailRadius,
+      colorStrength: this.colorStrength,
+      fieldStrength: this.fieldStrength,
+    });
+    const frame: Frame = { width: W, height: H, data };
+    this.prevGuide = g;
+    this.prevOut = frame;
+    return { frame, reliable: kept / mask.length, reset: false, color: { gain: [...affine.gain], offset: [...affine.offset] }, shift };
   }
 }
 

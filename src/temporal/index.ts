@@ -4,6 +4,6 @@
  * passes, restart at segment starts unless asked to carry across seams.
  */
 export { TemporalConsistency, applyTemporalConsistency, temporalVideo, TEMPORAL_DEFAULTS } from './consistency.js';
-export type { TemporalOptions, TemporalStep, TemporalVideoOptions, TemporalVideoResult } from './consistency.js';
-export { nonOcclusionMask, flowSize, resizeFlow, resizeGray, rgbToGray, warpRgb } from './flow-tools.js';
-export type { OcclusionOptions } from './flow-tools.js';
+export type { TemporalMethod, TemporalOptions, TemporalStep, TemporalVideoOptions, TemporalVideoResult } from './consistency.js';
+// Flow, warping and gray live in src/flow; rgbToGray is re-exported because notebook 05 imports it from here.
+export { rgbToGray } from '../flow/index.js';

@@ -1,0 +1,356 @@
+/**
+ * The pieces of the 'separated' consistency method (see README.md), each for
+ * one kind of flicker, all measured against W = the previous output warped
+ * onto frame t by the guide's flow:
+ *
+ * - globalColorFit: per-channel gain/offset that matches the generated
+ *   frame's mean and spread to W's over reliable pixels (global flicker, A);
+ * - lowFrequencyField: the remaining difference W - G, smoothed with a
+ *   mask-normalised Gaussian, i.e. a smooth offset field (boiling, B);
+ * - blendDetail: per-pixel blend towards W weighted by flow confidence and by
+ *   how close W is to the corrected generated pixel (fine texture noise, C),
+ *   so that where they disagree (occlusion, flow error, a moving edge) the
+ *   generated pixel is kept rather than smeared.
+ *
+ * Everything statistical runs at the flow size; only the final blend touches
+ * every full-size pixel.
+ */
+import type { Mat } from '@techstark/opencv-js';
+import { loadOpenCV } from '../cv/opencv.js';
+import type { Frame } from '../video/types.js';
+import { rgbToGray } from '../flow/gray.js';
+
+/** out_c = gain[c] * in_c + offset[c], per RGB channel. */
+export interface ChannelAffine {
+  gain: [number, number, number];
+  offset: [number, number, number];
+}
+
+export const IDENTITY_AFFINE: Readonly<ChannelAffine> = Object.freeze({ gain: [1, 1, 1], offset: [0, 0, 0] }) as Readonly<ChannelAffine>;
+
+/**
+ * Per-channel gain/offset taking `src`'s mean and standard deviation to
+ * `target`'s over the pixels where weight > 0.5 (both images the same size,
+ * RGB), then moved a fraction `strength` of the way from the identity.
+ * Mean/std matching rather than regression: regression of noisy data onto
+ * noisy data shrinks the gain (regression dilution); pass blurred images so
+ * that fine noise does not inflate the spread either. Gains are clamped to
+ * [0.5, 2]; with fewer than `minPixels` reliable pixels the identity is returned.
+ */
+export function globalColorFit(src: Uint8Array | Float32Array, target: Uint8Array | Float32Array, weight: Float32Array, strength: number, minPixels = 64): ChannelAffine {
+  const s1 = [0, 0, 0], s2 = [0, 0, 0], t1 = [0, 0, 0], t2 = [0, 0, 0];
+  let n = 0;
+  for (let i = 0, j = 0; i < weight.length; i++, j += 3) {
+    if (weight[i] <= 0.5) continue;
+    n++;
+    for (let c = 0; c < 3; c++) {
+      const a = src[j + c], b = target[j + c];
+      s1[c] += a;
+      s2[c] += a * a;
+      t1[c] += b;
+      t2[c] += b * b;
+    }
+  }
+  if (n < minPixels) return { gain: [1, 1, 1], offset: [0, 0, 0] };
+  const gain: [number, number, number] = [1, 1, 1], offset: [number, number, number] = [0, 0, 0];
+  for (let c = 0; c < 3; c++) {
+    const ms = s1[c] / n, mt = t1[c] / n;
+    const vs = Math.max(0, s2[c] / n - ms * ms), vt = Math.max(0, t2[c] / n - mt * mt);
+    // A flat channel (no spread) carries no contrast information: match the mean only.
+    const g = vs > 1 ? Math.min(2, Math.max(0.5, Math.sqrt(vt / vs))) : 1;
+    const o = mt - g * ms;
+    gain[c] = 1 + strength * (g - 1);
+    offset[c] = strength * o;
+  }
+  return { gain, offset };
+}
+
+/**
+ * Smooth per-channel offset field at the size of the inputs (w x h):
+ * F = G_sigma * (weight * (target - affine(src))) / G_sigma * weight, faded
+ * to 0 where the local weight mass is below 0.25 (nothing reliable nearby).
+ * Returns w*h*3 floats.
+ */
+export async function lowFrequencyField(src: Uint8Array, target: Uint8Array, weight: Float32Array, w: number, h: number, affine: ChannelAffine, sigma: number): Promise<Float32Array> {
+  const cv = await loadOpenCV();
+  const n = w * h;
+  const mats: Mat[] = [];
+  const mk = (m: Mat): Mat => {
+    mats.push(m);
+    return m;
+  };
+  try {
+    const num = mk(new cv.Mat(h, w, cv.CV_32FC3));
+    const den = mk(new cv.Mat(h, w, cv.CV_32FC1));
+    const N = num.data32F as Float32Array, D = den.data32F as Float32Array;
+    const { gain, offset } = affine;
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      const m = weight[i];
+      D[i] = m;
+      N[j] = m * (target[j] - (gain[0] * src[j] + offset[0]));
+      N[j + 1] = m * (target[j + 1] - (gain[1] * src[j + 1] + offset[1]));
+      N[j + 2] = m * (target[j + 2] - (gain[2] * src[j + 2] + offset[2]));
+    }
+    const bn = mk(new cv.Mat()), bd = mk(new cv.Mat());
+    const k = new cv.Size(0, 0);
+    cv.GaussianBlur(num, bn, k, sigma, sigma, cv.BORDER_REFLECT);
+    cv.GaussianBlur(den, bd, k, sigma, sigma, cv.BORDER_REFLECT);
+    const BN = bn.data32F as Float32Array, BD = bd.data32F as Float32Array;
+    const out = new Float32Array(n * 3);
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      const d = BD[i];
+      if (d < 1e-3) continue;
+      const fade = d < 0.25 ? d / 0.25 : 1;
+      const f = fade / d;
+      out[j] = BN[j] * f;
+      out[j + 1] = BN[j + 1] * f;
+      out[j + 2] = BN[j + 2] * f;
+    }
+    return out;
+  } finally {
+    for (const m of mats) m.delete();
+  }
+}
+
+/** Bilinear upsampling of a w x h x channels float image to W x H (cv.resize). */
+export async function upsampleFloat(data: Float32Array, w: number, h: number, channels: 1 | 3, W: number, H: number): Promise<Float32Array> {
+  if (w === W && h === H) return data;
+  const cv = await loadOpenCV();
+  const src = new cv.Mat(h, w, channels === 1 ? cv.CV_32FC1 : cv.CV_32FC3);
+  const dst = new cv.Mat();
+  try {
+    (src.data32F as Float32Array).set(data);
+    cv.resize(src, dst, new cv.Size(W, H), 0, 0, cv.INTER_LINEAR);
+    return new Float32Array(dst.data32F as Float32Array);
+  } finally {
+    src.delete();
+    dst.delete();
+  }
+}
+
+/** Area-averaged downsampling of an RGB frame (cv.resize INTER_AREA). */
+export async function downsampleRgb(f: Frame, w: number, h: number): Promise<Uint8Array> {
+  if (f.width === w && f.height === h) return f.data;
+  const cv = await loadOpenCV();
+  const src = new cv.Mat(f.height, f.width, cv.CV_8UC3);
+  const dst = new cv.Mat();
+  try {
+    (src.data as Uint8Array).set(f.data);
+    cv.resize(src, dst, new cv.Size(w, h), 0, 0, cv.INTER_AREA);
+    return new Uint8Array(dst.data as Uint8Array);
+  } finally {
+    src.delete();
+    dst.delete();
+  }
+}
+
+/** 3x3 box average of a 0/1 mask (border replicated): soft confidence, so blend weights do not step at mask edges. */
+export function softenMask(mask: Uint8Array, w: number, h: number): Float32Array {
+  const out = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const y0 = Math.max(0, y - 1), y1 = Math.min(h - 1, y + 1);
+    for (let x = 0; x < w; x++) {
+      const x0 = Math.max(0, x - 1), x1 = Math.min(w - 1, x + 1);
+      let s = 0, n = 0;
+      for (let yy = y0; yy <= y1; yy++) for (let xx = x0; xx <= x1; xx++, n++) s += mask[yy * w + xx];
+      out[y * w + x] = s / n;
+    }
+  }
+  return out;
+}
+
+/** Parameters of blendDetail. */
+export interface DetailBlend {
+  /** Largest weight of the warped pixel, in [0, 1). */
+  strength: number;
+  /**
+   * Gaussian tolerance on the distance d (8-bit levels), or 'auto': 2 x the
+   * median d over reliable pixels (it follows the residual level), at least 3.
+   */
+  tolerance: number | 'auto';
+  /** d is |box average of (W - M)| over a (2 radius + 1)^2 window (mean over channels): noise averages out, misalignment does not. 0: per pixel. */
+  radius: number;
+  /** Fractions of the global correction (affine) and of the offset field applied, in [0, 1]. */
+  colorStrength: number;
+  fieldStrength: number;
+}
+
+/**
+ * Full-size blend. M = affine(G) + field is the generated frame fully
+ * matched to W's colour and low frequencies; C = G + colorStrength (affine(G)
+ * - G) + fieldStrength field is what is kept of that match (with both
+ * strengths below 1 the output's low frequencies are an exponential moving
+ * average of the generated ones along the flow, so the bias of an early
+ * frame fades instead of lasting). Detail: out = C + w (W - M), i.e. only
+ * the part of W that the match does not explain (fine texture) is blended,
+ * so the blend cannot bring W's low frequencies back; w = strength *
+ * confidence * exp(-d^2 / (2 tol^2)), where d is the local average of W - M:
+ * the generator's texture noise is incoherent and averages away, while a
+ * misaligned or occluded edge gives a coherent difference that survives, so
+ * noise is blended and moving edges are not smeared.
+ * Returns the frame, the mean weight and the tolerance used.
+ */
+export async function blendDetail(G: Uint8Array, W: Uint8Array, confidence: Float32Array, field: Float32Array | undefined, affine: ChannelAffine, width: number, height: number, p: DetailBlend): Promise<{ data: Uint8Array; meanWeight: number; tolerance: number }> {
+  const n = confidence.length;
+  const out = new Uint8Array(n * 3);
+  const ka = p.colorStrength, kf = field ? p.fieldStrength : 0;
+  const [a0, a1, a2] = affine.gain, [b0, b1, b2] = affine.offset;
+  const F = field ?? new Float32Array(3);
+  const fstep = field ? 3 : 0;
+  // Pass 1: e = W - M per channel (kept) and its channel mean, box-averaged by OpenCV.
+  const E = new Float32Array(n * 3);
+  const cv = await loadOpenCV();
+  const em = new cv.Mat(height, width, cv.CV_32FC1);
+  const eb = new cv.Mat();
+  let D: Float32Array;
+  try {
+    const EM = em.data32F as Float32Array;
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      const f = fstep ? j : 0;
+      const e0 = W[j] - (a0 * G[j] + b0 + F[f]), e1 = W[j + 1] - (a1 * G[j + 1] + b1 + F[f + 1]), e2 = W[j + 2] - (a2 * G[j + 2] + b2 + F[f + 2]);
+      E[j] = e0;
+      E[j + 1] = e1;
+      E[j + 2] = e2;
+      EM[i] = (e0 + e1 + e2) / 3;
+    }
+    if (p.radius > 0) {
+      const k = 2 * p.radius + 1;
+      cv.blur(em, eb, new cv.Size(k, k), new cv.Point(-1, -1), cv.BORDER_REFLECT);
+      D = new Float32Array(eb.data32F as Float32Array);
+    } else D = new Float32Array(EM);
+  } finally {
+    em.delete();
+    eb.delete();
+  }
+  for (let i = 0; i < n; i++) D[i] = Math.abs(D[i]);
+  let tol: number;
+  if (p.tolerance === 'auto') {
+    const ds: number[] = [];
+    for (let i = 0; i < n; i += 7) if (confidence[i] >= 0.99) ds.push(D[i]);
+    ds.sort((a, b) => a - b);
+    tol = Math.max(3, 2 * (ds.length ? ds[ds.length >> 1] : 1.5));
+  } else tol = p.tolerance;
+  // exp(-d^2 / 2 tol^2) tabulated in quarter levels: one lookup per pixel instead of Math.exp.
+  const steps = 4 * 256;
+  const lut = new Float32Array(steps + 1);
+  const inv = 1 / (2 * tol * tol);
+  for (let k = 0; k <= steps; k++) lut[k] = p.strength * Math.exp(-((k / 4) ** 2) * inv);
+  let wsum = 0;
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    const f = fstep ? j : 0;
+    const q = D[i] * 4;
+    const wt = confidence[i] * lut[q < steps ? q | 0 : steps];
+    wsum += wt;
+    const v0 = G[j] + ka * (a0 * G[j] + b0 - G[j]) + kf * F[f] + wt * E[j] + 0.5;
+    const v1 = G[j + 1] + ka * (a1 * G[j + 1] + b1 - G[j + 1]) + kf * F[f + 1] + wt * E[j + 1] + 0.5;
+    const v2 = G[j + 2] + ka * (a2 * G[j + 2] + b2 - G[j + 2]) + kf * F[f + 2] + wt * E[j + 2] + 0.5;
+    // Uint8Array stores modulo 256: clamp explicitly (truncation after +0.5 rounds).
+    out[j] = v0 < 0 ? 0 : v0 > 255 ? 255 : v0;
+    out[j + 1] = v1 < 0 ? 0 : v1 > 255 ? 255 : v1;
+    out[j + 2] = v2 < 0 ? 0 : v2 > 255 ? 255 : v2;
+  }
+  return { data: out, meanWeight: wsum / n, tolerance: tol };
+}
+
+/** Gaussian blur of a gray image into floats, normalised to zero mean and unit spread (so gain and offset differences do not matter). */
+async function normalisedBlur(gray: Uint8Array, w: number, h: number, sigma: number): Promise<Float32Array> {
+  const cv = await loadOpenCV();
+  const src = new cv.Mat(h, w, cv.CV_32FC1);
+  const dst = new cv.Mat();
+  try {
+    (src.data32F as Float32Array).set(gray);
+    cv.GaussianBlur(src, dst, new cv.Size(0, 0), sigma, sigma, cv.BORDER_REFLECT);
+    const out = new Float32Array(dst.data32F as Float32Array);
+    let m = 0, v = 0;
+    for (let i = 0; i < out.length; i++) m += out[i];
+    m /= out.length;
+    for (let i = 0; i < out.length; i++) v += (out[i] - m) ** 2;
+    const k = 1 / Math.sqrt(v / out.length + 1e-6);
+    for (let i = 0; i < out.length; i++) out[i] = (out[i] - m) * k;
+    return out;
+  } finally {
+    src.delete();
+    dst.delete();
+  }
+}
+
+function sampleBilinear(img: Float32Array, w: number, h: number, x: number, y: number): number {
+  const cx = x < 0 ? 0 : x > w - 1 ? w - 1 : x, cy = y < 0 ? 0 : y > h - 1 ? h - 1 : y;
+  const x0 = Math.min(cx | 0, w - 2), y0 = Math.min(cy | 0, h - 2);
+  const ax = cx - x0, ay = cy - y0, i = y0 * w + x0;
+  return (1 - ay) * ((1 - ax) * img[i] + ax * img[i + 1]) + ay * ((1 - ax) * img[i + w] + ax * img[i + w + 1]);
+}
+
+/**
+ * Global translation p (px of the w x h grid) with G(x + p) ~ T(x), for two
+ * gray images of the same scene: Gauss-Newton (Lucas-Kanade with one global
+ * motion) on blurred copies normalised to zero mean and unit spread, from
+ * p = 0. Used with T = the guide, so the generated frame is put back on the
+ * guide's geometry (anchored: no drift through the recursion). Returns null
+ * when the images are too flat to tell or the shift exceeds 3 px.
+ */
+export async function globalShift(G: Uint8Array, T: Uint8Array, w: number, h: number, iterations = 3): Promise<{ dx: number; dy: number } | null> {
+  if (w < 8 || h < 8) return null;
+  const [g, t] = await Promise.all([normalisedBlur(G, w, h, 1), normalisedBlur(T, w, h, 1)]);
+  let dx = 0, dy = 0;
+  for (let it = 0; it < iterations; it++) {
+    let a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0, n = 0;
+    // Every other pixel in each direction, away from the border: plenty of equations for two unknowns.
+    for (let y = 4; y < h - 4; y += 2) {
+      for (let x = 4; x < w - 4; x += 2) {
+        const gx = (sampleBilinear(g, w, h, x + dx + 1, y + dy) - sampleBilinear(g, w, h, x + dx - 1, y + dy)) / 2;
+        const gy = (sampleBilinear(g, w, h, x + dx, y + dy + 1) - sampleBilinear(g, w, h, x + dx, y + dy - 1)) / 2;
+        const r = sampleBilinear(g, w, h, x + dx, y + dy) - t[y * w + x];
+        a11 += gx * gx;
+        a12 += gx * gy;
+        a22 += gy * gy;
+        b1 += gx * r;
+        b2 += gy * r;
+        n++;
+      }
+    }
+    const det = a11 * a22 - a12 * a12;
+    if (n < 64 || !(det > 1e-4 * (a11 + a22) ** 2) || a11 + a22 < n * 1e-3) return null;
+    const sx = -(a22 * b1 - a12 * b2) / det, sy = -(a11 * b2 - a12 * b1) / det;
+    dx += sx;
+    dy += sy;
+    if (Math.abs(dx) > 3 || Math.abs(dy) > 3) return null;
+    if (Math.abs(sx) < 0.005 && Math.abs(sy) < 0.005) break;
+  }
+  return { dx, dy };
+}
+
+/** out(x) = f(x + (dx, dy)): a whole-frame sub-pixel shift (cv.warpAffine, bicubic, border replicate). */
+export async function shiftFrame(f: Frame, dx: number, dy: number): Promise<Frame> {
+  const cv = await loadOpenCV();
+  const src = new cv.Mat(f.height, f.width, cv.CV_8UC3);
+  const dst = new cv.Mat();
+  const m = cv.matFromArray(2, 3, cv.CV_64FC1, [1, 0, dx, 0, 1, dy]);
+  try {
+    (src.data as Uint8Array).set(f.data);
+    cv.warpAffine(src, dst, m, new cv.Size(f.width, f.height), cv.INTER_CUBIC | cv.WARP_INVERSE_MAP, cv.BORDER_REPLICATE, new cv.Scalar());
+    return { width: f.width, height: f.height, data: new Uint8Array(dst.data as Uint8Array) };
+  } finally {
+    src.delete();
+    dst.delete();
+    m.delete();
+  }
+}
+
+/** Gaussian blur of an interleaved RGB buffer into floats (the colour statistics run on it: fine noise would inflate the spread). */
+export async function blurRgb(rgb: Uint8Array, w: number, h: number, sigma: number): Promise<Float32Array> {
+  const cv = await loadOpenCV();
+  const src = new cv.Mat(h, w, cv.CV_8UC3);
+  const dst = new cv.Mat();
+  const f = new cv.Mat();
+  try {
+    (src.data as Uint8Array).set(rgb);
+    src.convertTo(f, cv.CV_32FC3);
+    cv.GaussianBlur(f, dst, new cv.Size(0, 0), sigma, sigma, cv.BORDER_REFLECT);
+    return new Float32Array(dst.data32F as Float32Array);
+  } finally {
+    src.delete();
+    dst.delete();
+    f.delete();
+  }
+}
