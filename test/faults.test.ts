@@ -244,7 +244,7 @@ test('disk full at run.json (the run folder on a full tmpfs): one line, nothing 
   const run = join(dir, 'full-run');
   fullTmpfs(run);
   const before = sha(clip);
-  const r = await reshoot(['process', clip, '-o', join(dir, 'enospc-run.mp4'), '--run-dir', run, ...FAST, '--generator', 'passthrough']);
+  const r = await reshoot(['process', clip, '-o', join(dir, 'enospc-run.mp4'), '--run-dir', run, '--overwrite', ...FAST, '--generator', 'passthrough']);
   await assertCleanFailure(r, /no space left on device|ENOSPC/i, dir);
   assert.deepEqual(readdirSync(run), ['.filler']);
   assert.equal(existsSync(join(dir, 'enospc-run.mp4')), false);

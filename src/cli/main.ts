@@ -442,6 +442,12 @@ function buildProgram(): Command {
   return program;
 }
 
+/** Node's errors from the OS (ENOSPC, EROFS, EACCES, ...) carry a string code and a syscall. */
+function isSystemError(err: unknown): err is NodeJS.ErrnoException {
+  const e = err as NodeJS.ErrnoException | undefined;
+  return typeof e?.code === 'string' && /^E[A-Z]+$/.test(e.code) && typeof e.syscall === 'string';
+}
+
 installExitCleanup();
 let code = 0;
 try {
@@ -451,6 +457,10 @@ try {
   if (isReshootError(err)) {
     process.stderr.write(`reshoot: ${err.message}\n`);
     code = err.exitCode;
+  } else if (isSystemError(err)) {
+    // A file-system or OS failure that no stage turned into a ReshootError: still one line, not a bug report.
+    process.stderr.write(`reshoot: ${err.message}\n`);
+    code = 1;
   } else if (err instanceof CommanderError) {
     process.stderr.write(`reshoot: ${err.message}\n`);
     code = err.exitCode || 1;
