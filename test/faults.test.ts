@@ -349,3 +349,18 @@ test('SIGINT prints the --resume hint and exits 130; --resume then finishes with
   assert.equal(resumed.code, 0, resumed.stderr);
   assert.equal(sha(out), sha(ref), 'resumed output is byte-identical');
 });
+
+test('a VFR clip whose mp4 edit list hides a frame: stabilize then reshake succeed with the probed frame count (issue row 2)', T, async () => {
+  const vfr = join(dir, 'vfr-edit.mp4');
+  ffmpeg(['-i', mediaFile('vtest.avi'), '-frames:v', '63', '-vf', "scale=96:72,setpts='(N+floor(N/7)*2.3)/10/TB'", '-vsync', 'vfr', '-r', '1000', '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', vfr]);
+  const info = await probeVideo(vfr);
+  const stable = join(dir, 'vfr-stable.mp4');
+  const t = join(dir, 'vfr-t.json');
+  const s = await reshoot(['stabilize', vfr, '-o', stable, '--transforms', t]);
+  assert.equal(s.code, 0, s.stderr);
+  const back = join(dir, 'vfr-back.mp4');
+  const r = await reshoot(['reshake', stable, '--transforms', t, '-o', back]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal((await probeVideo(back)).frameCount, info.frameCount);
+});
+

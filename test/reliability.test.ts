@@ -5,7 +5,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { existsSync, linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -149,4 +149,22 @@ test('every writing CLI command refuses an output that is its input (checked wit
     assert.match(r.stderr, /refusing to write over an input/, args.join(' '));
   }
   assert.deepEqual(readFileSync(src), readFileSync(clip));
+});
+
+test('npm test needs no browser: no suite its glob runs mentions Chromium; CI runs npm run test:browser', T, () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  assert.match(pkg.scripts.test, /test\/\*\.test\.ts/);
+  const inTest = readdirSync(join(ROOT, 'test')).filter((f) => f.endsWith('.test.ts') && f !== 'reliability.test.ts');
+  const needBrowser = inTest.filter((f) => /chromium/i.test(readFileSync(join(ROOT, 'test', f), 'utf8').replace(/\/\*\*[\s\S]*?\*\//g, '')));
+  assert.deepEqual(needBrowser, []);
+  assert.match(pkg.scripts['test:browser'], /test\/browser\//);
+  assert.ok(readdirSync(join(ROOT, 'test', 'browser')).some((f) => f.endsWith('.test.ts')));
+  assert.match(readFileSync(join(ROOT, '.ci', 'run'), 'utf8'), /^npm run test:browser$/m);
+});
+
+test('npm prints no "Unknown project config" warnings, and runs bin scripts through bash (signals reach reshoot)', T, () => {
+  const r = spawnSync('npm', ['config', 'get', 'script-shell'], { cwd: ROOT, encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.doesNotMatch(r.stderr, /Unknown project config/);
+  assert.equal(r.stdout.trim(), '/bin/bash');
 });
