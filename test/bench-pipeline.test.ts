@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runValidationToCsv } from '../src/bench/validate.js';
 
-test('the pipeline plug-in writes one row per planned segment with times, flicker and stabilization filled', async () => {
+test('the pipeline plug-in writes one row per planned segment with times, flicker and stabilization filled', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'reshoot-bench-pipeline-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
   const out = join(dir, 'v.csv');
   const r = await runValidationToCsv({ datasets: ['vtest-shake'], configurations: ['fast-synthetic'], maxFrames: 36, out });
   const segs = r.rows.filter((x) => x.row_type === 'segment');

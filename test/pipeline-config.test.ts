@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveConfig, presetConfig } from '../src/pipeline/config.js';
@@ -42,8 +42,9 @@ test('invalid values are rejected with every offending path named', () => {
   assert.throws(() => resolveConfig({ stabilize: { typo: 1 } } as never), /stabilize/);
 });
 
-test('a run folder refuses to clobber, resumes only the same input; a changed config is recorded for the steps to judge', async () => {
+test('a run folder refuses to clobber, resumes only the same input; a changed config is recorded for the steps to judge', async (t) => {
   const root = await mkdtemp(join(tmpdir(), 'reshoot-run-'));
+  t.after(() => rm(root, { recursive: true, force: true }));
   const input = join(root, 'in.bin');
   await writeFile(input, 'abc');
   const dir = join(root, 'run');

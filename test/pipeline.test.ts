@@ -1,13 +1,14 @@
-import { test, before } from 'node:test';
+import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mediaFile, runCli, ROOT } from './helpers.js';
 import { decodeAll, probeVideo, resolveFfmpeg, type Frame } from '../src/video/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reshoot-pipeline-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 const clip = join(dir, 'walk.mp4');
 
 /** PSNR of two same-size RGB frames over the central `crop` share (re-shake leaves thin borders at the edges). */

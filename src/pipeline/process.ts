@@ -41,6 +41,7 @@ import { stageReporter, type PipelineListener, type StageName } from './events.j
 import { RUN_FILES, RunFolder, type SegmentRecord } from './run-folder.js';
 import { keyOf, StepRunner } from './steps.js';
 import { collectVersions } from './versions.js';
+import { preflightProcess } from './preflight.js';
 
 export interface ProcessOptions {
   input: string;
@@ -101,6 +102,8 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   await assertWritableDir(output);
   const runDir = resolve(opts.runDir ?? join(dirname(output), `${basename(output, extname(output))}.run`));
 
+  // Everything checkable from the probe, before any model loads or frame decodes.
+  preflightProcess({ input, output, runDir, info: await probeVideo(input), config: cfg, overwrite: opts.overwrite, resume: opts.resume });
   // The generator first: a bad spec, sidecar or model fails before any frame is processed.
   const generator: Generator = await createGenerator(cfg.generator.spec, {
     synthetic: { seed: cfg.generator.seed },
@@ -517,6 +520,7 @@ async function finish(s: RunState, plan: SegmentPlan, run: RunFolder, output: st
   const growAt = (t: number) => cfg.background.grow + Math.ceil(cfg.masks.feather) + (s.lock ? Math.ceil(Math.hypot(s.lock.matrices[t][2], s.lock.matrices[t][5])) : 0);
   async function* frames(): AsyncGenerator<Frame> {
     let t = 0;
+    try {
     for await (const f of blended) {
       signal?.throwIfAborted();
       let out: Frame;
@@ -540,7 +544,10 @@ async function finish(s: RunState, plan: SegmentPlan, run: RunFolder, output: st
       yield out;
       report(++t, plan.frameCount);
     }
-    if (originals) await originals.return?.(undefined);
+    } finally {
+      // Never leave the input's decoder running (an ffmpeg child blocked on its pipe).
+      await originals?.return?.(undefined);
+    }
   }
   await encodeFrames(frames(), output, {
     fps: info.fps,

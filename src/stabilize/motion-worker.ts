@@ -7,10 +7,7 @@
  * Started by parallel.ts from a bootstrap that registers tsx.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import type { CV } from '../cv/opencv.js';
-import { packageRoot } from '../util/paths.js';
+import { loadOpenCV } from '../cv/opencv.js';
 import type { GrayFrame } from '../video/types.js';
 import { MotionAnalyzer, type MotionOptions } from './motion.js';
 
@@ -23,29 +20,9 @@ interface Job {
 
 const port = parentPort;
 if (!port) throw new Error('motion-worker must run as a worker thread');
-/**
- * OpenCV through require(), not loadOpenCV's import(): an ESM import of the
- * 10 MB CommonJS file has Node's export lexer (and tsx's loader) read it all
- * first, which doubles a worker's start-up (about 1.1 s -> 0.5 s here; every
- * analyzeMotionParallel call starts fresh workers, so this is paid per video).
- */
-async function requireOpenCV(): Promise<CV> {
-  type Emscripten = CV & { onRuntimeInitialized?: () => void; then?: unknown; calledRun?: boolean };
-  const cv = createRequire(join(packageRoot(), 'package.json'))('@techstark/opencv-js') as Emscripten;
-  if (!cv.calledRun && typeof (cv as { Mat?: unknown }).Mat !== 'function') {
-    await new Promise<void>((resolve) => {
-      const previous = cv.onRuntimeInitialized;
-      cv.onRuntimeInitialized = () => {
-        previous?.();
-        resolve();
-      };
-    });
-  }
-  delete cv.then; // awaiting a thenable Emscripten module loops forever (see src/cv/opencv.ts)
-  return cv;
-}
-
-const analyzer = await MotionAnalyzer.create((workerData as { options?: MotionOptions } | undefined)?.options ?? {}, await requireOpenCV());
+// OpenCV comes from the one loader (src/cv/opencv.ts): it requires the CommonJS build synchronously,
+// which also suits a worker thread (an ESM import of the 10 MB file doubled a worker's start-up).
+const analyzer = await MotionAnalyzer.create((workerData as { options?: MotionOptions } | undefined)?.options ?? {}, await loadOpenCV());
 let broken = false;
 port.on('message', (job: Job) => {
   try {

@@ -55,10 +55,28 @@ export async function withAtomicOutput<T>(
   } catch (err) {
     // Never let a cleanup failure hide the error that matters.
     await rm(tempPath, { force: true, recursive: true }).catch(() => undefined);
-    throw err;
+    throw writeError(path, err);
   } finally {
     unregister();
   }
+}
+
+const WRITE_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EIO: 'input/output error',
+};
+
+/** A file-system failure while writing `path` as one clear ReshootError; anything else unchanged. */
+export function writeError(path: string, err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code && code in WRITE_ERRORS && !(err instanceof ReshootError)) {
+    return new ReshootError(`cannot write ${path}: ${WRITE_ERRORS[code]} (${code})`, { cause: err });
+  }
+  return err;
 }
 
 /** Writes text (e.g. JSON) atomically. */

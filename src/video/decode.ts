@@ -1,8 +1,9 @@
 import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
+import { trackChild } from '../util/children.js';
 import { ReshootError } from '../util/errors.js';
-import { ffmpegCommand, lastStderrLine, rationalArg } from './ffmpeg.js';
+import { ffmpegCommand, lastStderrLine } from './ffmpeg.js';
 import { probeVideo } from './probe.js';
 import type { Frame, VideoInfo } from './types.js';
 
@@ -58,7 +59,10 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
   const frameBytes = width * height * channels;
   opts.signal?.throwIfAborted?.();
 
-  const filters = [`fps=fps=${rationalArg(info.fps)}`];
+  // Every decoded frame exactly once, renumbered on a constant-rate clock: with -vsync 0 the raw muxer
+  // dropped frames whose (VFR) timestamps rounded to the same tick, and an fps filter duplicates or
+  // drops frames to fit the average rate, so neither gave the count probeVideo measures.
+  const filters = [`setpts=N*${info.fps.den}/${info.fps.num}/TB`];
   // Area averaging: the right filter for the downscaling this is used for (motion analysis).
   if (opts.scale) filters.push(`scale=${width}:${height}:flags=area`);
   if (start > 0 || count !== undefined) {
@@ -66,7 +70,11 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
     filters.push(`select='gte(n\\,${start})${last}'`);
   }
   const outputOptions = ['-vf', filters.join(','), '-vsync', '0', '-pix_fmt', opts.gray ? 'gray' : 'rgb24'];
-  if (count !== undefined) outputOptions.push('-frames:v', String(count));
+  // Deliver exactly what probeVideo promised (never more, and fewer is an error below).
+  const known = info.frameCountSource !== 'estimated';
+  const expected = known ? Math.max(0, Math.min(count ?? Infinity, info.frameCount - start)) : count;
+  if (expected === 0) return;
+  if (expected !== undefined) outputOptions.push('-frames:v', String(expected));
 
   const out = new PassThrough({ highWaterMark: frameBytes * READ_AHEAD_FRAMES });
   const cmd = ffmpegCommand({ ffmpegPath: opts.ffmpegPath })
@@ -80,6 +88,7 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
   const finished = new Promise<void>((resolve) => {
     cmd.on('start', () => {
       proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+      trackChild(proc);
     });
     cmd.on('error', (err: Error, _stdout: string | null, stderr: string | null) => {
       failure = err;
@@ -103,6 +112,7 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
 
   let frame = new Uint8Array(frameBytes);
   let filled = 0;
+  let delivered = 0;
   let completed = false;
   try {
     try {
@@ -117,6 +127,7 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
             const done: Frame = { width, height, data: frame };
             frame = new Uint8Array(frameBytes);
             filled = 0;
+            delivered++;
             yield done;
           }
         }
@@ -134,6 +145,9 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
     }
     if (filled !== 0) {
       throw new ReshootError(`decoding ${path} failed: ffmpeg delivered ${filled} stray bytes (expected ${width}x${height} frames)`);
+    }
+    if (known && expected !== undefined && delivered < expected) {
+      throw new ReshootError(`decoding ${path} failed: only ${start + delivered} of ${info.frameCount} frames are decodable (the file is damaged or truncated)`);
     }
     completed = true;
   } finally {

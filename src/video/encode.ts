@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { rm } from 'node:fs/promises';
 import { withAtomicOutput } from '../util/atomic.js';
+import { trackChild } from '../util/children.js';
 import { removeOnExit } from '../util/cleanup.js';
 import { ReshootError } from '../util/errors.js';
 import { ffmpegCommand, lastStderrLine, rationalArg } from './ffmpeg.js';
@@ -108,6 +109,7 @@ export async function encodeFrames(
       const finished = new Promise<void>((resolve) => {
         cmd.on('start', () => {
           proc = (cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc;
+          trackChild(proc);
           markStarted();
         });
         cmd.on('error', (err: Error, _o: string | null, stderr: string | null) => {
@@ -175,7 +177,9 @@ export async function encodeFrames(
  */
 function muxAudio(video: string, audioFrom: string, out: string, seconds: number, ffmpegPath?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    ffmpegCommand({ ffmpegPath })
+    const cmd = ffmpegCommand({ ffmpegPath });
+    cmd.on('start', () => trackChild((cmd as unknown as { ffmpegProc?: ChildProcess }).ffmpegProc));
+    cmd
       .input(video)
       .input(audioFrom)
       .outputOptions(['-v', 'error', '-map', '0:v:0', '-map', '1:a:0?', '-c:v', 'copy', '-c:a', 'aac', '-t', seconds.toFixed(6), '-movflags', '+faststart'])

@@ -85,6 +85,10 @@ export function lastStderrLine(stderr: string | undefined): string {
     .split(/\r?\n/)
     .map((l) => l.trim())
     .filter((l) => l.length > 0 && !/^(Conversion failed!|Exiting normally)/.test(l));
+  // The cause beats the consequence: on a full disk ffmpeg's last line is "Error initializing output
+  // stream 0:0 --", while "No space left on device" came earlier.
+  const cause = lines.find((l) => /No space left on device|Disk quota exceeded|Read-only file system|Permission denied|Input\/output error/i.test(l));
+  if (cause) return cause;
   return lines.length ? lines[lines.length - 1] : 'no error output';
 }
 

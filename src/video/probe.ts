@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
+import { trackChild } from '../util/children.js';
 import { ReshootError } from '../util/errors.js';
 import { lastStderrLine, resolveFfprobe } from './ffmpeg.js';
 import type { Rational, VideoInfo } from './types.js';
@@ -47,7 +48,7 @@ function runFfprobe(
 ): Promise<{ stdout: string; stderr: string; code: number }> {
   const bin = resolveFfprobe(opts);
   return new Promise((resolve, reject) => {
-    execFile(
+    const child = execFile(
       bin,
       ['-v', 'error', ...args, '-of', 'json', '-i', path],
       { maxBuffer: 64 * 1024 * 1024, signal: opts.signal, windowsHide: true },
@@ -64,6 +65,7 @@ function runFfprobe(
         resolve({ stdout: String(stdout), stderr: String(stderr), code });
       },
     );
+    trackChild(child);
   });
 }
 
@@ -195,12 +197,9 @@ export async function probeVideo(path: string, opts: ProbeOptions = {}): Promise
 
   const nominal = parseRational(video.r_frame_rate);
   const avg = parseRational(video.avg_frame_rate);
-  const fps = avg ?? nominal;
+  let fps = avg ?? nominal;
   if (!fps) throw new ReshootError(`${path}: ffprobe reports no frame rate for the video stream`);
   const nominalFps = nominal ?? fps;
-  const fpsValue = fps.num / fps.den;
-  const nominalValue = nominalFps.num / nominalFps.den;
-  const variableFrameRate = Math.abs(nominalValue - fpsValue) > 0.01 * fpsValue;
 
   const durS = Number(video.duration);
   const durF = Number(format?.duration);
@@ -210,31 +209,38 @@ export async function probeVideo(path: string, opts: ProbeOptions = {}): Promise
   let frameCountSource: VideoInfo['frameCountSource'] = 'metadata';
   const nb = Number(video.nb_frames);
   const hasNb = Number.isInteger(nb) && nb > 0;
-  // An mp4/mov keeps its index (moov) up front when written with +faststart, so a
-  // cut-off file still probes fine; only demuxing every packet shows the damage.
-  // Demuxing is cheap (no decoding), so mov-family files are always checked.
-  const movFamily = /(^|,)(mov|mp4)(,|$)/.test(formatName);
-  let counted: number | undefined;
-  if (!hasNb || movFamily) {
-    const res = await countPackets(path, video.index, opts);
-    const damage = await damageMessage(path, res.stderr);
-    if (damage) throw new ReshootError(damage);
-    if (hasNb && res.count !== undefined && res.count < nb) {
-      throw new ReshootError(`${path} is truncated (index lists ${nb} frames, only ${res.count} are present)`);
+  // Every file is demuxed once (no decoding; vtest.avi's 795 packets take 0.1 s): the header's frame
+  // count can be wrong (a cut-off AVI still says 795), and an mp4 edit list can hide packets that
+  // the decoder then drops (flag D), so the frames decode will deliver are the packets without D.
+  const res = await countPackets(path, video.index, opts);
+  const damage = await damageMessage(path, res.stderr);
+  if (damage) throw new ReshootError(damage);
+  if (res.total !== undefined) {
+    if (hasNb && res.total < nb) throw new ReshootError(`${path} is truncated: ${res.total} of ${nb} frames present`);
+    // Matroska and others keep no frame count: a demuxer read error is how a cut-off file shows.
+    if (/read error|truncat|end of file|ended prematurely/i.test(res.stderr)) {
+      throw new ReshootError(`${path} is truncated: only ${res.decodable} frames are readable (${lastStderrLine(res.stderr).replace(/^\[[^\]]*\]\s*/, '')})`);
     }
-    counted = res.count;
   }
-  if (hasNb) {
+  if (res.decodable !== undefined && res.decodable > 0) {
+    frameCount = res.decodable;
+    frameCountSource = hasNb && nb === res.decodable ? 'metadata' : 'counted';
+  } else if (hasNb) {
     frameCount = nb;
   } else {
-    if (counted !== undefined && counted > 0) {
-      frameCount = counted;
-      frameCountSource = 'counted';
-    } else {
-      frameCount = Math.round(duration * fpsValue);
-      frameCountSource = 'estimated';
-    }
+    frameCount = Math.round(duration * (fps.num / fps.den));
+    frameCountSource = 'estimated';
   }
+  // Matroska stores no average rate: for a VFR file r_frame_rate is only the timebase's guess, so the
+  // average is frames / duration (kept as a rational in milliseconds) when the two disagree by > 1 %.
+  if (!avg && frameCountSource !== 'estimated' && frameCount > 1 && duration > 0) {
+    const measured = frameCount / duration;
+    if (Math.abs(measured - fps.num / fps.den) > 0.01 * measured) fps = parseRational(`${frameCount * 1000}/${Math.round(duration * 1000)}`) ?? fps;
+  }
+  const fpsValue = fps.num / fps.den;
+  const nominalValue = nominalFps.num / nominalFps.den;
+  const variableFrameRate = Math.abs(nominalValue - fpsValue) > 0.01 * fpsValue;
+
   if (frameCount <= 1 && /^(png|mjpeg|bmp|tiff|webp|jpegls|jpeg2000|gif)$/.test(video.codec_name ?? '') && duration <= 0.1) {
     throw new ReshootError(`${path} is a still image, not a video`);
   }
@@ -262,21 +268,22 @@ export async function probeVideo(path: string, opts: ProbeOptions = {}): Promise
   return info;
 }
 
+/**
+ * Demuxes the video stream (no decoding): `total` packets, and `decodable` = packets without the
+ * discard flag D (an mp4 edit list marks packets outside the edit D; the decoder drops them).
+ */
 async function countPackets(
   path: string,
   index: number,
   opts: ProbeOptions,
-): Promise<{ count: number | undefined; stderr: string }> {
-  const { stdout, stderr, code } = await runFfprobe(
-    path,
-    ['-count_packets', '-select_streams', String(index), '-show_entries', 'stream=nb_read_packets'],
-    opts,
-  );
-  if (code !== 0) return { count: undefined, stderr };
+): Promise<{ total: number | undefined; decodable: number | undefined; stderr: string }> {
+  const { stdout, stderr, code } = await runFfprobe(path, ['-select_streams', String(index), '-show_entries', 'packet=flags'], opts);
+  if (code !== 0) return { total: undefined, decodable: undefined, stderr };
   try {
-    const n = Number((JSON.parse(stdout) as { streams?: FfprobeStream[] }).streams?.[0]?.nb_read_packets);
-    return { count: Number.isInteger(n) ? n : undefined, stderr };
+    const packets = (JSON.parse(stdout) as { packets?: Array<{ flags?: string }> }).packets ?? [];
+    const decodable = packets.filter((p) => !(p.flags ?? '').includes('D')).length;
+    return { total: packets.length, decodable, stderr };
   } catch {
-    return { count: undefined, stderr };
+    return { total: undefined, decodable: undefined, stderr };
   }
 }

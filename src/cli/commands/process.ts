@@ -1,11 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { PRESETS, resolveConfig, type PipelineConfig, type PipelineOverrides, type PresetName } from '../../pipeline/config.js';
 import type { PipelineEvent } from '../../pipeline/events.js';
+import { preflightProcess } from '../../pipeline/preflight.js';
 import { processVideo, type ProcessResult } from '../../pipeline/process.js';
 import { BACKGROUND_MODES, type BackgroundMode, type PlateMethod } from '../../composite/index.js';
 import { ReshootError } from '../../util/errors.js';
+import { probeVideo } from '../../video/index.js';
 import { progressBar, type Progress } from '../progress.js';
 
 export interface ProcessCliOptions {
@@ -104,8 +106,31 @@ export function cliListener(log: (s: string) => void): { onEvent: (e: PipelineEv
   };
 }
 
+/** The run folder processVideo uses when none is given: `<output without extension>.run` beside the output. */
+export function defaultRunDir(output: string): string {
+  const out = resolve(output);
+  return join(dirname(out), `${basename(out, extname(out))}.run`);
+}
+
+/** Probe, then every check that needs no decoding (src/pipeline/preflight.ts). */
+async function preflight(input: string, output: string, runDir: string | undefined, config: PipelineConfig, opts: { config?: string; resume?: boolean; overwrite?: boolean }): Promise<void> {
+  if (!existsSync(input)) throw new ReshootError(`input ${input} not found`);
+  const info = await probeVideo(resolve(input));
+  preflightProcess({
+    input,
+    output,
+    runDir: runDir ?? defaultRunDir(output),
+    info,
+    config,
+    inputs: opts.config ? [opts.config] : [],
+    overwrite: opts.overwrite,
+    resume: opts.resume,
+  });
+}
+
 export async function processCommand(input: string, opts: ProcessCliOptions): Promise<void> {
   const config = configFromFlags(opts);
+  await preflight(input, opts.out, opts.runDir, config, opts);
   const log = (s: string) => process.stderr.write(`${s}\n`);
   const listener = cliListener(log);
   let result: ProcessResult;
@@ -186,6 +211,7 @@ export async function batchCommand(source: string, opts: BatchCliOptions): Promi
       const job = jobs[next++];
       const t0 = performance.now();
       try {
+        await preflight(job.input, job.output, undefined, config, opts);
         await processVideo({ input: job.input, output: job.output, config, resume: opts.resume, overwrite: opts.overwrite });
         results.push({ input: job.input, ok: true, message: `${job.output} (${((performance.now() - t0) / 1000).toFixed(1)} s)` });
       } catch (err) {

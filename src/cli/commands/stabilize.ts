@@ -1,3 +1,4 @@
+import { existsSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { stabilizeVideo, reshakeVideo, type BorderPolicy, type SmootherName } from '../../stabilize/index.js';
 import { ReshootError } from '../../util/errors.js';
@@ -32,6 +33,10 @@ export async function stabilizeCommand(input: string, opts: StabilizeCliOptions)
   if (!(opts.workers >= 1)) throw new ReshootError(`--workers must be at least 1; got ${opts.workers}`);
   const analyze = progressBar('analyze');
   const render = progressBar('render');
+  // The video and transforms.json are a pair: if the second cannot be written, the first is removed
+  // again (when this run created it), so a failure never leaves half a result.
+  const outPath = resolve(opts.out);
+  const hadOutput = existsSync(outPath);
   let result;
   try {
     result = await stabilizeVideo(resolve(input), resolve(opts.out), {
@@ -50,6 +55,9 @@ export async function stabilizeCommand(input: string, opts: StabilizeCliOptions)
         render.update(d, t);
       },
     });
+  } catch (err) {
+    if (!hadOutput) rmSync(outPath, { force: true });
+    throw err;
   } finally {
     analyze.stop();
     render.stop();
