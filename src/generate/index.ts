@@ -1,12 +1,14 @@
 /**
  * The generator slot: one interface (Generator, one segment at a time) and the
- * built-ins `passthrough`, `synthetic`, `cmd:<command>`, `onnx:<model.onnx>`.
+ * built-ins `passthrough`, `synthetic`, `cmd:<command>`, `onnx:<model.onnx>`,
+ * `style:<name|folder>` (a real style transfer network on onnxruntime).
  * See README.md for the cmd: folder layout and the ONNX sidecar schema.
  */
 import { ReshootError } from '../util/errors.js';
 import type { Frame } from '../video/types.js';
 import { createCmdGenerator, type CmdGeneratorOptions } from './cmd.js';
 import { createOnnxGenerator, type OnnxGeneratorOptions } from './onnx.js';
+import { createStyleGenerator, type StyleGeneratorOptions } from './style/index.js';
 import { SYNTHETIC_DESCRIPTION, createSyntheticPerturbation, type SyntheticOptions } from './synthetic.js';
 import { createRecolorGenerator } from './recolor.js';
 import { validateGeneratedFrames, validateSegmentInput, type Generator, type SegmentInput } from './types.js';
@@ -40,6 +42,7 @@ export {
 export { renderPoseMap, renderPoseMapSync, POSE_MAP_COLORS } from './pose-map.js';
 export { frameFileName, writePng, readRgb } from './images.js';
 export * from './synthetic.js';
+export * from './style/index.js';
 
 /** Returns the input frames unchanged (copies): a stand-in that tests the plumbing. */
 export function createPassthroughGenerator(): Generator {
@@ -90,13 +93,17 @@ export interface GeneratorOptions {
   cmd?: CmdGeneratorOptions;
   /** onnx: sidecar path, provider, releaseBetweenSegments, threads. */
   onnx?: OnnxGeneratorOptions;
+  /** style: working size (short side, default 384), scope ('frame' | 'subject'), threads, provider. */
+  style?: StyleGeneratorOptions;
 }
 
 /** The generator names the parser knows (for help texts). */
-export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>'] as const;
+export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>', 'style:<name|folder>'] as const;
 
 /** Splits a --generator value into kind and argument; throws ReshootError for unknown names. */
-export function parseGeneratorSpec(spec: string): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } {
+export function parseGeneratorSpec(
+  spec: string,
+): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } | { kind: 'style'; style: string } {
   const s = spec.trim();
   if (s === 'passthrough' || s === 'synthetic' || s === 'subject-recolor') return { kind: s };
   if (s.startsWith('cmd:')) {
@@ -109,13 +116,19 @@ export function parseGeneratorSpec(spec: string): { kind: 'passthrough' | 'synth
     if (!model) throw new ReshootError('generator onnx: needs a model path after "onnx:", e.g. onnx:models/gen.onnx');
     return { kind: 'onnx', model };
   }
+  if (s.startsWith('style:')) {
+    const style = s.slice(6).trim();
+    if (!style) throw new ReshootError('generator style: needs a style name or weights folder after "style:", e.g. style:matta');
+    return { kind: 'style', style };
+  }
   throw new ReshootError(`unknown generator "${spec}": use one of ${GENERATOR_SPECS.join(', ')}`);
 }
 
 /**
  * A generator from its spec string (`passthrough`, `synthetic`,
- * `cmd:<command>`, `onnx:<model.onnx>`). ONNX models are loaded and checked
- * against their sidecar here, so a bad model fails before any frame is processed.
+ * `cmd:<command>`, `onnx:<model.onnx>`, `style:<name|folder>`). ONNX models
+ * are loaded and checked against their sidecar here, and style weights are
+ * checked and built here, so a bad model fails before any frame is processed.
  */
 export async function createGenerator(spec: string, opts: GeneratorOptions = {}): Promise<Generator> {
   const p = parseGeneratorSpec(spec);
@@ -130,5 +143,7 @@ export async function createGenerator(spec: string, opts: GeneratorOptions = {})
       return createCmdGenerator(p.command, opts.cmd);
     case 'onnx':
       return createOnnxGenerator(p.model, opts.onnx);
+    case 'style':
+      return createStyleGenerator(p.style, opts.style);
   }
 }

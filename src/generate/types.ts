@@ -27,7 +27,7 @@ export interface SegmentInput {
   onProgress?: ProgressFn;
 }
 
-export type GeneratorKind = 'passthrough' | 'synthetic' | 'subject-recolor' | 'cmd' | 'onnx';
+export type GeneratorKind = 'passthrough' | 'synthetic' | 'subject-recolor' | 'cmd' | 'onnx' | 'style';
 
 /**
  * A generator turns one segment's inputs into the same number of frames of the
@@ -40,7 +40,7 @@ export interface Generator {
   readonly kind: GeneratorKind;
   /**
    * True only for a real generative model. passthrough and synthetic are stand-ins
-   * (never to be reported as a model); cmd and onnx are whatever the user plugged in.
+   * (never to be reported as a model); style is a real network; cmd and onnx are whatever the user plugged in.
    */
   readonly isModel: boolean | 'unknown';
   /** One line for logs and manifests (includes the ONNX provider where relevant). */

@@ -61,6 +61,8 @@ export const PipelineConfigSchema = z.strictObject({
     timeoutSeconds: z.number().positive(),
     /** Release model sessions between segments (lower peak memory, slower). */
     releaseBetweenSegments: z.boolean(),
+    /** Working size (short side, px, multiple of 4) of generators that run below the frame size (style:). */
+    size: z.int().min(16).max(4096).multipleOf(4),
   }),
   temporal: z.strictObject({
     enabled: z.boolean(),
@@ -103,7 +105,7 @@ const BALANCED: PipelineConfig = {
   masks: { enabled: true, model: 'blazepose-full', feather: 4 },
   background: { mode: 'original', plate: 'median', samples: 25, grow: 6 },
   segments: { count: 3, overlap: 5, minLength: 10 },
-  generator: { spec: 'passthrough', seed: 1, timeoutSeconds: 3600, releaseBetweenSegments: false },
+  generator: { spec: 'passthrough', seed: 1, timeoutSeconds: 3600, releaseBetweenSegments: false, size: 384 },
   temporal: { enabled: true, strength: 0.6, flowScale: 0.25, carry: false },
   footlock: { enabled: true, strength: 0.7 },
   blend: { ramp: 'cosine', colorMatch: true },

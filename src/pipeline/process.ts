@@ -109,6 +109,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     synthetic: { seed: cfg.generator.seed },
     cmd: { timeoutMs: cfg.generator.timeoutSeconds * 1000 },
     onnx: { releaseBetweenSegments: cfg.generator.releaseBetweenSegments },
+    style: { size: cfg.generator.size },
   });
   let info: VideoInfo;
   try {
