@@ -116,3 +116,54 @@ test('bad options and inputs fail with one clear line', async () => {
   assert.match(bad.stderr, /\.mp4/);
   assert.ok(!existsSync(join(dir, 'x.json')));
 });
+
+test('pose tracks every person: tracks with ids and the subject in poses.json; --subject pointing at nobody lists the tracks', async () => {
+  const out = join(dir, 'people.json');
+  const r = await runCli(['pose', mediaFile('vtest.avi'), '-o', out, '--frames', '6', '--threads', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /people +\d+ track\(s\): #1/);
+  const t = await json<PoseTrack>(out);
+  // vtest.avi's first frames show at least three walkers (looked at by eye: left, middle, right).
+  assert.ok(t.tracks!.length >= 3, `${t.tracks!.length} tracks`);
+  assert.deepEqual(new Set(t.tracks!.map((x) => x.id)).size, t.tracks!.length);
+  assert.equal(t.subject!.rule, 'auto');
+  const sub = t.tracks!.find((x) => x.id === t.subject!.id)!;
+  // The subject's frames are its track's frames, with found=false elsewhere; 6 frames in all.
+  assert.equal(t.frames.length, 6);
+  for (const f of sub.frames) assert.deepEqual(t.frames[f.index].keypoints, f.keypoints);
+  const bad = await runCli(['pose', mediaFile('vtest.avi'), '-o', join(dir, 'nobody.json'), '--frames', '3', '--subject', '99', '--threads', '2']);
+  assert.equal(bad.code, 1);
+  assert.match(bad.stderr, /--subject 99: no track has that id; tracks found: #1 from frame 0 box x=\d+ y=\d+ \d+x\d+/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1);
+  // masks --subject re-selects from the tracks of --poses, with the same error for nobody.
+  const m = await runCli(['masks', mediaFile('vtest.avi'), '-o', join(dir, 'mnobody.mp4'), '--poses', out, '--subject', '99']);
+  assert.equal(m.code, 1);
+  assert.match(m.stderr, /--subject 99: no track has that id; tracks found: #1 from frame 0/);
+});
+
+test('a pan over building.jpg (no person): no track, a note, nothing found (MoveNet saw people in windows before)', async () => {
+  // 60 frames of a 768x576 window panning across the 868x600 photo, as in the reliability issue's case.
+  const { encodeFrames } = await import('../src/video/index.js');
+  const img = await sharp(mediaFile('building.jpg')).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  const W = img.info.width, w = 768, h = 576;
+  function* pan() {
+    for (let i = 0; i < 60; i++) {
+      const ox = Math.round(((W - w) * i) / 59), oy = Math.round(((img.info.height - h) * i * 0.3) / 59);
+      const data = new Uint8Array(w * h * 3);
+      for (let y = 0; y < h; y++) data.set(img.data.subarray(((y + oy) * W + ox) * 3, ((y + oy) * W + ox + w) * 3), y * w * 3);
+      yield { width: w, height: h, data };
+    }
+  }
+  const clip = join(dir, 'pan.mp4');
+  await encodeFrames(pan(), clip, { fps: { num: 10, den: 1 }, crf: 12 });
+  const out = join(dir, 'pan.json');
+  const r = await runCli(['pose', clip, '-o', out, '--threads', '2']);
+  assert.equal(r.code, 0, r.stderr);
+  const t = await json<PoseTrack>(out);
+  assert.match(r.stdout, /NO PERSON FOUND/);
+  assert.deepEqual(t.tracks, []);
+  assert.equal(t.subject!.id, -1);
+  assert.match(t.notes!.join(' '), /no person found/);
+  assert.equal(t.frames.length, 60);
+  assert.equal(t.frames.filter((f) => f.found).length, 0);
+});

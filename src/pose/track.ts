@@ -16,6 +16,7 @@ import type { PoseEstimator } from './estimator.js';
 import { boxOfValid } from './keypoints.js';
 import { OneEuroFilter, type OneEuroParams } from './one-euro.js';
 import type { PoseFrame } from './types.js';
+import { DEFAULT_PLAUSIBILITY, implausibleReason, type PlausibilityRule } from './plausible.js';
 
 const LEFT_SHOULDER = 5;
 const RIGHT_SHOULDER = 6;
@@ -97,6 +98,8 @@ export interface PoseTrackerOptions {
    * lowered the frames with both ankles > 0.3 from 175 to 164.
    */
   keepSubject?: boolean;
+  /** A person acquired from the whole frame or the tile search must pass this rule (plausible.ts); null turns it off. */
+  plausibility?: PlausibilityRule | null;
 }
 
 /** Counts of how each frame's pose was obtained. */
@@ -160,6 +163,19 @@ export class PoseTracker {
   }
 
   private async detect(frame: Frame, index: number): Promise<PoseFrame> {
+    const p = await this.detectRaw(frame, index);
+    if (this.lastSource === 'crop' || this.lastSource === 'wide-crop' || !p.found || (this.opts.followCrop ?? true) === false) return p;
+    // A new acquisition: windows, plants and tripods must not start a track (see plausible.ts).
+    const rule = this.opts.plausibility === undefined ? DEFAULT_PLAUSIBILITY : this.opts.plausibility;
+    if (rule && implausibleReason(p, frame.height, rule) !== null) {
+      this.stats.rejected++;
+      this.lastSource = 'full';
+      return { ...p, found: false, box: null, keypoints: p.keypoints.map((k) => ({ ...k, valid: false })) };
+    }
+    return p;
+  }
+
+  private async detectRaw(frame: Frame, index: number): Promise<PoseFrame> {
     const { width, height } = frame;
     const follow = this.opts.followCrop ?? true;
     if (follow && this.previous) {

@@ -86,5 +86,12 @@ export interface PoseTrack {
   minScore: number;
   /** Temporal smoothing applied to x/y (null when off); parameters recorded for reproducibility. */
   smoothing: { kind: 'one-euro'; minCutoff: number; beta: number; dCutoff: number } | null;
+  /** The subject's frames (one per frame; what contacts, foot lock, masks and the generator use). */
   frames: PoseFrame[];
+  /** Every person tracked (`reshoot pose` with a subject rule): id and the frames where they were seen. Absent in single-subject tracks. */
+  tracks?: { id: number; frames: PoseFrame[] }[];
+  /** Which track `frames` is (id -1: nobody) and the rule that chose it. */
+  subject?: { id: number; rule: string };
+  /** Notes for the user (e.g. no person found). */
+  notes?: string[];
 }

@@ -15,6 +15,7 @@ import { createPoseEstimator, type PoseEstimator, type PoseModelName } from './e
 import type { OneEuroParams } from './one-euro.js';
 import { drawPose, type OverlayStyle } from './overlay.js';
 import { PoseTracker, type PoseTrackerStats } from './track.js';
+import { PeopleTracker, selectSubject, subjectRuleText, type PeopleTrackerStats, type PeopleTracks, type SubjectRule } from './people.js';
 import type { PoseFrame, PoseTrack } from './types.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff']);
@@ -57,6 +58,11 @@ export interface TrackPosesOptions {
   /** See PoseTrackerOptions (searchTiles default true, keepSubject default false). */
   searchTiles?: boolean;
   keepSubject?: boolean;
+  /**
+   * Track every person (PeopleTracker) and pick the subject by this rule; the
+   * track then also holds `tracks` and `subject`. Undefined: follow one person (PoseTracker).
+   */
+  subject?: SubjectRule;
   provider?: 'auto' | 'cpu' | 'cuda';
   threads?: number;
   /** Use this estimator (not released here) instead of creating one. */
@@ -75,7 +81,11 @@ export interface TrackPosesOptions {
 
 export interface TrackPosesResult {
   track: PoseTrack;
+  /** Single-subject mode: how each frame's pose was obtained (all zero with a subject rule). */
   stats: PoseTrackerStats;
+  /** With a subject rule: every person and the tracker's work counts. */
+  people?: PeopleTracks;
+  peopleStats?: PeopleTrackerStats;
   seconds: number;
 }
 
@@ -100,10 +110,22 @@ export async function trackPoses(path: string, opts: TrackPosesOptions = {}): Pr
 
   const estimator = opts.estimator ?? (await createPoseEstimator({ model: opts.model, minScore: opts.minScore, minValid: opts.minValid, provider: opts.provider, threads: opts.threads }));
   const tracker = new PoseTracker(estimator, { fps: fpsValue, smoothing: opts.smoothing ?? null, startIndex: start, followCrop: opts.followCrop, searchTiles: opts.searchTiles, keepSubject: opts.keepSubject });
+  // A still has no second frame to confirm a new person in.
+  const people = opts.subject !== undefined ? new PeopleTracker(estimator, { fps: fpsValue, smoothing: opts.smoothing ?? null, startIndex: start, confirmFrames: image ? 1 : 2 }) : null;
   const frames: PoseFrame[] = [];
   const source: AsyncIterable<Frame> | Iterable<Frame> = first ? [first] : decodeFrames(path, { info, start, count: opts.count });
   async function* annotated(): AsyncGenerator<Frame> {
     for await (const frame of source) {
+      if (people) {
+        // Every person is drawn (the subject is only chosen at the end); onFrame is single-subject only.
+        const pf = await people.next(frame);
+        let out = frame;
+        if (opts.overlayPath) for (const p of [...pf.people, ...pf.tentative]) out = drawPose(out, p, opts.overlayStyle);
+        frames.push({ index: pf.index, found: false, box: null, score: 0, keypoints: [] });
+        opts.onProgress?.(frames.length, total);
+        if (opts.overlayPath) yield out;
+        continue;
+      }
       const pose = await tracker.next(frame);
       frames.push(pose);
       opts.onFrame?.(frame, pose);
@@ -128,6 +150,15 @@ export async function trackPoses(path: string, opts: TrackPosesOptions = {}): Pr
     smoothing: opts.smoothing ? { kind: 'one-euro', ...opts.smoothing } : null,
     frames,
   };
+  if (people) {
+    const all = people.result();
+    const chosen = selectSubject(all, opts.subject!);
+    track.frames = chosen.track.frames;
+    track.tracks = all.tracks;
+    track.subject = { id: chosen.id, rule: subjectRuleText(opts.subject!) };
+    if (all.tracks.length === 0) track.notes = ['no person found: tracks is empty and every frame has found=false'];
+    return { track, stats: { ...tracker.stats }, people: all, peopleStats: { ...people.stats }, seconds: (performance.now() - started) / 1000 };
+  }
   return { track, stats: { ...tracker.stats }, seconds: (performance.now() - started) / 1000 };
 }
 

@@ -2,7 +2,10 @@ import { resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import sharp from 'sharp';
 import { createPersonMasker, maskCoverage, maskVideo, sidecarPath, type MaskModelName } from '../../person-mask/index.js';
-import { isImagePath, readImageFrame, readPoseTrack, trackPoses, writePoseTrack, LEFT_ANKLE, RIGHT_ANKLE, type PoseModelName } from '../../pose/index.js';
+import {
+  isImagePath, parseSubjectRule, readImageFrame, readPoseTrack, selectSubject, subjectRuleText, trackPoses, writePoseTrack, LEFT_ANKLE, RIGHT_ANKLE,
+  type PoseModelName, type PoseTrack, type SubjectRule,
+} from '../../pose/index.js';
 import { assertCanWrite, withAtomicOutput, writeJsonAtomic } from '../../util/atomic.js';
 import { ReshootError } from '../../util/errors.js';
 import { withProgress } from '../progress.js';
@@ -19,6 +22,7 @@ export interface PoseCliOptions {
   beta: number;
   dCutoff: number;
   follow: boolean;
+  subject?: string;
   frames?: number;
   provider: string;
   threads?: number;
@@ -40,12 +44,15 @@ export async function poseCommand(input: string, opts: PoseCliOptions): Promise<
   const out = resolve(opts.out);
   assertCanWrite(out, { overwrite: opts.overwrite });
   const smoothing = opts.smooth ? { minCutoff: opts.minCutoff, beta: opts.beta, dCutoff: opts.dCutoff } : null;
+  // --no-follow keeps the old whole-frame, one-person mode; otherwise everyone is tracked and a subject chosen.
+  const subject = opts.follow ? parseSubjectRule(opts.subject ?? 'auto') : undefined;
   const result = await withProgress('pose', (onProgress) =>
     trackPoses(inPath, {
       model,
       minScore: opts.minScore,
       smoothing,
       followCrop: opts.follow,
+      subject,
       provider,
       threads: opts.threads,
       overlayPath: opts.overlay ? resolve(opts.overlay) : undefined,
@@ -66,7 +73,14 @@ export async function poseCommand(input: string, opts: PoseCliOptions): Promise<
       ? `person     NO PERSON FOUND in ${input}: every keypoint is marked invalid`
       : `person     found in ${found}/${frames.length} frame(s); both ankles valid in ${ankles}`,
   ];
-  if (frames.length > 1) lines.push(`tracking   crop ${s.crop}, wider crop ${s['wide-crop']}, whole frame ${s.full + s['full-refined']} (re-acquired), not found ${s.notFound}`);
+  if (result.track.tracks) {
+    const ts = result.track.tracks;
+    lines.push(
+      ts.length === 0
+        ? `people     none (${result.track.notes?.join('; ') ?? 'no person found'})`
+        : `people     ${ts.length} track(s): ${ts.map((t) => `#${t.id} (${t.frames.length} frames)`).join(', ')}; subject #${result.track.subject!.id} by rule ${result.track.subject!.rule}`,
+    );
+  } else if (frames.length > 1) lines.push(`tracking   crop ${s.crop}, wider crop ${s['wide-crop']}, whole frame ${s.full + s['full-refined']} (re-acquired), not found ${s.notFound}`);
   lines.push(`smoothing  ${smoothing ? `One Euro (minCutoff ${smoothing.minCutoff} Hz, beta ${smoothing.beta}, dCutoff ${smoothing.dCutoff} Hz)` : 'off'}`);
   lines.push(`speed      ${(frames.length / result.seconds).toFixed(1)} frames/s including decode and load`);
   if (opts.overlay) lines.push(`overlay    ${resolve(opts.overlay)}`);
@@ -82,9 +96,19 @@ export interface MasksCliOptions {
   feather?: number;
   sidecar?: string;
   frames?: number;
+  subject?: string;
   provider: string;
   threads?: number;
   overwrite?: boolean;
+}
+
+/** The subject of a pose track chosen again by `rule` from its `tracks` (a track written with --subject). */
+function reselect(poses: PoseTrack, rule: SubjectRule, path: string): PoseTrack {
+  if (!poses.tracks) throw new ReshootError(`--subject needs a pose track with every person (${path} has no tracks: write it with \`reshoot pose\` without --no-follow)`);
+  const fps = poses.source.fps.num / poses.source.fps.den;
+  const start = poses.frames[0]?.index ?? 0;
+  const chosen = selectSubject({ startIndex: start, frameCount: poses.frames.length, fps, width: poses.source.width, height: poses.source.height, tracks: poses.tracks, cuts: [] }, rule);
+  return { ...poses, frames: chosen.track.frames, subject: { id: chosen.id, rule: subjectRuleText(rule) } };
 }
 
 export async function masksCommand(input: string, opts: MasksCliOptions): Promise<void> {
@@ -97,7 +121,12 @@ export async function masksCommand(input: string, opts: MasksCliOptions): Promis
   if (!existsSync(inPath)) throw new ReshootError(`input ${input} not found`);
   const out = resolve(opts.out);
   const side = resolve(opts.sidecar ?? sidecarPath(out));
-  const poses = opts.poses ? await readPoseTrack(resolve(opts.poses)) : undefined;
+  const subject = opts.subject !== undefined ? parseSubjectRule(opts.subject) : undefined;
+  let poses = opts.poses ? await readPoseTrack(resolve(opts.poses)) : undefined;
+  if (poses && subject !== undefined) poses = reselect(poses, subject, opts.poses!);
+  else if (!poses && subject !== undefined) {
+    poses = (await withProgress('pose', (onProgress) => trackPoses(inPath, { model: poseModel, provider, threads: opts.threads, subject, count: opts.frames, onProgress }))).track;
+  }
 
   if (isImagePath(inPath)) {
     // A still: one mask as a gray PNG plus the same sidecar.

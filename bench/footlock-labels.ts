@@ -1,0 +1,67 @@
+/**
+ * Contacts and ankles against the hand labels (datasets/labels/vtest-contacts.json):
+ * every walker's range (plus 8 frames each side, never into the held-out frames)
+ * is tracked with PeopleTracker, the subject is the track whose box holds the
+ * walker's `at` point at the first labelled frame, contacts are detected on it
+ * with the default options, and scored per walker (contact F1, confusion at the
+ * stance/swing boundaries, ankle error in original pixels).
+ *
+ *   node --import tsx bench/footlock-labels.ts [--labels datasets/labels/vtest-contacts.json] [--cache DIR]
+ *
+ * --cache keeps the pose tracks (one JSON per walker) so reruns skip the model.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { detectContacts, type ContactOptions } from '../src/footlock/index.js';
+import { addConfusion, f1, quantile, readContactLabels, scoreWalker, type Confusion } from '../src/footlock/contacts-eval.js';
+import { selectSubject, trackPoses, type PoseTrack } from '../src/pose/index.js';
+import { datasetPath } from '../src/datasets/index.js';
+
+const { values } = parseArgs({ options: { labels: { type: 'string', default: 'datasets/labels/vtest-contacts.json' }, cache: { type: 'string' }, options: { type: 'string' } } });
+const labels = readContactLabels(values.labels!);
+const clip = datasetPath('vtest');
+const extra: ContactOptions = values.options ? JSON.parse(values.options) : {};
+
+async function subjectTrack(w: (typeof labels.walkers)[number]): Promise<PoseTrack> {
+  const cached = values.cache ? join(values.cache, `${w.frames[0]}-${w.frames[1]}.json`) : null;
+  if (cached && existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as PoseTrack;
+  const start = w.frames[0] - 8, count = w.frames[1] - w.frames[0] + 17;
+  for (const [a, b] of labels.heldOut) if (start <= b && start + count - 1 >= a) throw new Error(`${w.name}: margin reaches held-out ${a}-${b}`);
+  const { track } = await trackPoses(clip, { subject: 'auto', start, count });
+  // The subject: the track whose box (grown 20 %) holds `at` at the first labelled frame, nearest centre first.
+  let best: { id: number; d: number } | null = null;
+  for (const t of track.tracks!) {
+    const f = t.frames.find((q) => q.index === w.frames[0]);
+    if (!f?.box) continue;
+    const b = f.box, mx = 0.2 * b.width + 4, my = 0.2 * b.height;
+    if (w.at[0] < b.x - mx || w.at[0] > b.x + b.width + mx || w.at[1] < b.y - my || w.at[1] > b.y + b.height + my) continue;
+    const d = Math.hypot(b.x + b.width / 2 - w.at[0], b.y + b.height / 2 - w.at[1]);
+    if (!best || d < best.d) best = { id: t.id, d };
+  }
+  if (!best) throw new Error(`${w.name}: no track at ${w.at} in frame ${w.frames[0]}`);
+  const people = { startIndex: start, frameCount: track.frames.length, fps: labels.fps, width: track.source.width, height: track.source.height, tracks: track.tracks!, cuts: [] };
+  const sub = { ...track, frames: selectSubject(people, { id: best.id }).track.frames, subject: { id: best.id, rule: `${w.at[0]},${w.at[1]}@${w.frames[0]}` } };
+  if (cached) {
+    mkdirSync(values.cache!, { recursive: true });
+    writeFileSync(cached, JSON.stringify(sub));
+  }
+  return sub;
+}
+
+const zero = (): Confusion => ({ tp: 0, fp: 0, fn: 0, tn: 0 });
+let pooled = zero(), boundary = zero(), interior = zero();
+const allErr: number[] = [];
+for (const w of labels.walkers) {
+  const track = await subjectTrack(w);
+  const contacts = detectContacts(track, extra);
+  const s = scoreWalker(w, track, contacts);
+  pooled = addConfusion(pooled, s.all);
+  boundary = addConfusion(boundary, s.boundary);
+  interior = addConfusion(interior, s.interior);
+  allErr.push(...s.ankleErrors);
+  const c = s.all;
+  console.log(`${w.name.slice(0, 2)} frames ${w.frames.join('-')} subject #${track.subject?.id}: F1 ${f1(c).toFixed(3)} (tp ${c.tp} fp ${c.fp} fn ${c.fn} tn ${c.tn}, undecided ${s.undecided}); boundary tp ${s.boundary.tp} fp ${s.boundary.fp} fn ${s.boundary.fn} tn ${s.boundary.tn}; interior tp ${s.interior.tp} fp ${s.interior.fp} fn ${s.interior.fn} tn ${s.interior.tn}; ankle err median ${quantile(s.ankleErrors, 0.5).toFixed(1)} p90 ${quantile(s.ankleErrors, 0.9).toFixed(1)} px (n ${s.ankleErrors.length}, missing ${s.ankleMissing}); feet a->${s.match.a} b->${s.match.b}`);
+}
+allErr.sort((a, b) => a - b);
+console.log(`pooled F1 ${f1(pooled).toFixed(3)} (tp ${pooled.tp} fp ${pooled.fp} fn ${pooled.fn} tn ${pooled.tn}); boundary frames F1 ${f1(boundary).toFixed(3)} (fp ${boundary.fp} fn ${boundary.fn} of ${boundary.tp + boundary.fp + boundary.fn + boundary.tn}), interior F1 ${f1(interior).toFixed(3)} (fp ${interior.fp} fn ${interior.fn} of ${interior.tp + interior.fp + interior.fn + interior.tn}); ankle err median ${quantile(allErr, 0.5).toFixed(1)} p90 ${quantile(allErr, 0.9).toFixed(1)} px`);
