@@ -34,7 +34,7 @@ import { assertCanWrite, assertWritableDir, ensureDir, writeJsonAtomic } from '.
 import { ReshootError } from '../util/errors.js';
 import { startRssSampler } from '../util/process-tree.js';
 import { decodeFrames, encodeFrames, probeVideo, type Frame, type GrayFrame, type VideoInfo } from '../video/index.js';
-import { canvasGeometry, canvasMatrix, fromCanvas, toCanvas, type CanvasGeometry } from './canvas-shim.js';
+import { canvasGeometry, canvasMatrix, fromCanvas, toCanvas, warpTo, type CanvasGeometry } from './canvas.js';
 import { perFrame, runChain, type ChainFrame, type FrameStage } from './chain.js';
 import type { PipelineConfig } from './config.js';
 import { stageReporter, type PipelineListener, type StageName } from './events.js';
@@ -79,7 +79,7 @@ interface RunState {
   cv: CV;
   dec: Decomposition;
   transforms: TransformsData | null;
-  canvas: CanvasGeometry;
+  canvas: CanvasGeometry & { clipped: boolean };
   /** The subject's poses in canvas pixels. */
   track: PoseTrack | null;
   plate: Frame | null;
@@ -557,20 +557,6 @@ async function finish(s: RunState, plan: SegmentPlan, run: RunFolder, output: st
     audioFrom: cfg.encode.audio && info.hasAudio ? s.input : undefined,
     overwrite: true, // checked at the start
   });
-}
-
-function warpTo(cv: CV, f: Frame, m: number[], width: number, height: number): Frame {
-  const src = cv.matFromArray(f.height, f.width, cv.CV_8UC3, f.data as unknown as number[]);
-  const dst = new cv.Mat();
-  const M = cv.matFromArray(2, 3, cv.CV_64FC1, m);
-  try {
-    cv.warpAffine(src, dst, M, new cv.Size(width, height), cv.INTER_LINEAR, cv.BORDER_REPLICATE, new cv.Scalar(0, 0, 0, 0));
-    return { width, height, data: new Uint8Array(dst.data as Uint8Array) };
-  } finally {
-    src.delete();
-    dst.delete();
-    M.delete();
-  }
 }
 
 /** An async iterable that starts its source only when first iterated (one decoder per segment at a time). */
