@@ -7,6 +7,8 @@ import { processVideo } from '../../pipeline/process.js';
 import type { SegmentPlan } from '../../segment/index.js';
 import { ensureDir, writeJsonAtomic } from '../../util/atomic.js';
 import { probeVideo } from '../../video/index.js';
+import { sheetFrames, writeContactSheet } from '../../bench/contact-sheet.js';
+import { measureEndToEnd } from '../../bench/end-to-end.js';
 import { withProgress } from '../progress.js';
 import { formatInfo } from './info.js';
 import { cliListener } from './process.js';
@@ -61,6 +63,11 @@ export async function demoCommand(opts: { out: string }): Promise<void> {
   say('[4/4] measuring flicker and seams of the output against the input');
   const plan = JSON.parse(await readFile(join(runDir, 'plan.json'), 'utf8')) as SegmentPlan;
   const flicker = await withProgress('measure', (onProgress) => measureFlicker(output, { input: shaky, plan, flowScale: 0.5, ssim: false, onProgress }));
+  // The end-to-end invariants: outside the subject the output must be the input (other people kept),
+  // and nothing at the borders may repeat an edge. Plus a contact sheet to look at.
+  const scene = await measureEndToEnd(shaky, output, runDir);
+  const sheet = join(outDir, 'contact-sheet.png');
+  await writeContactSheet(shaky, output, sheet, sheetFrames(scene.summary.frames, 6));
   const report = {
     input: shaky,
     output,
@@ -70,6 +77,8 @@ export async function demoCommand(opts: { out: string }): Promise<void> {
     peakRssMB: result.run.manifest.peakRssMB,
     segments: result.run.manifest.segments.map((s) => ({ index: s.index, label: s.label, frames: `${s.start}-${s.end - 1}`, seconds: s.seconds })),
     flicker: { eWarp: flicker.eWarp, tOF: flicker.tOF, seams: flicker.seams },
+    scene: scene.summary,
+    notes: result.run.manifest.notes ?? [],
   };
   const reportPath = join(outDir, 'report.json');
   await writeJsonAtomic(reportPath, report, { overwrite: true });
@@ -78,8 +87,12 @@ export async function demoCommand(opts: { out: string }): Promise<void> {
   for (const s of flicker.seams ?? []) {
     say(`      seam ${s.index}/${s.index + 1} at frame ${s.start}: score ${s.score.toFixed(2)} (1 = invisible), colour jump ${s.colorJumpMax.toFixed(1)} levels`);
   }
+  say(
+    `      scene kept: PSNR outside the subject (${scene.summary.sceneRadius} px around its mask) mean ${scene.summary.psnrSceneMean.toFixed(1)} dB, worst frame ${scene.summary.psnrSceneMin.toFixed(1)} dB; whole frame mean ${scene.summary.psnrMean.toFixed(1)} dB; edge copies ${(100 * scene.summary.edgeCopyMax).toFixed(3)} % of pixels at most`,
+  );
   say('');
   say(`output  ${output}`);
+  say(`sheet   ${sheet} (input | output | 4x difference)`);
   say(`run     ${runDir} (run.json: config, versions, timings; transforms, poses, contacts, plan, plate)`);
   say(`report  ${reportPath}`);
   say(`total   ${result.seconds.toFixed(1)} s`);
