@@ -68,7 +68,10 @@ export const runPipeline: RunConfiguration = async (video, config, hooks) => {
       encodeFrames(decodeFrames(video.path, { info: video.info, count: video.frames }), input, { fps: video.info.fps, crf: 10, preset: 'veryfast', overwrite: true }),
     );
   }
-  const overrides = { ...(config.options as PipelineOverrides | undefined), generator: { spec: config.generator }, segments: { count: config.segments } } as PipelineOverrides;
+  // A short run plans the segments that fit its frames (the pipeline refuses more than fit before any work).
+  const minLength = resolveConfig({}, config.preset as PresetName).segments.minLength;
+  const count = Math.max(1, Math.min(config.segments, Math.floor(video.frames / minLength)));
+  const overrides = { ...(config.options as PipelineOverrides | undefined), generator: { spec: config.generator }, segments: { count } } as PipelineOverrides;
   const pipelineConfig = resolveConfig(overrides, config.preset as PresetName);
   const output = join(hooks.workDir, `${video.dataset}.${config.id}.mp4`);
   const runDir = join(hooks.workDir, `${video.dataset}.${config.id}.run`);
