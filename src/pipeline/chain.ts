@@ -54,7 +54,7 @@ export async function* runChain(
         time(s.name, (performance.now() - t0) / 1000);
         if (b.length !== batch.length) throw new Error(`stage ${s.name} returned ${b.length} frames for ${batch.length}`);
       }
-      yield* b;
+      for (const f of b) yield f; // not yield*: tslab's TypeScript 5.0 rejects delegating to an array iterator here
     }
   } finally {
     for (const s of stages) await s.close?.();
