@@ -103,7 +103,10 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   const runDir = resolve(opts.runDir ?? join(dirname(output), `${basename(output, extname(output))}.run`));
 
   // Everything checkable from the probe, before any model loads or frame decodes.
-  preflightProcess({ input, output, runDir, info: await probeVideo(input), config: cfg, overwrite: opts.overwrite, resume: opts.resume });
+  emit({ type: 'stage-start', stage: 'probe' });
+  const info = await probeVideo(input);
+  emit({ type: 'stage-end', stage: 'probe' });
+  preflightProcess({ input, output, runDir, info, config: cfg, overwrite: opts.overwrite, resume: opts.resume });
   // The generator first: a bad spec, sidecar or model fails before any frame is processed.
   const generator: Generator = await createGenerator(cfg.generator.spec, {
     synthetic: { seed: cfg.generator.seed },
@@ -111,15 +114,9 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     onnx: { releaseBetweenSegments: cfg.generator.releaseBetweenSegments },
     style: { size: cfg.generator.size },
   });
-  let info: VideoInfo;
-  try {
-    emit({ type: 'stage-start', stage: 'probe' });
-    info = await probeVideo(input);
-    emit({ type: 'stage-end', stage: 'probe' });
-    if (info.frameCount < 2) throw new ReshootError(`${opts.input} has ${info.frameCount} frame(s): the pipeline needs at least 2`);
-  } catch (err) {
+  if (info.frameCount < 2) {
     await generator.close();
-    throw err;
+    throw new ReshootError(`${opts.input} has ${info.frameCount} frame(s): the pipeline needs at least 2`);
   }
   const st = statSync(input);
   const { run, resumed } = await RunFolder.open(
