@@ -18,3 +18,5 @@ export { readContacts, writeContacts } from './contacts-file.js';
 export { lockFrameSync, maskBox, IDENTITY_EPSILON, MASK_FLOOR } from './apply.js';
 export { footLockVideo, redetectPoses } from './video.js';
 export type { AnkleSource, FootLockVideoOptions, FootLockVideoResult } from './video.js';
+export { FollowDrivingLock, measureAnkleOffsets, DEFAULT_FOLLOW_OPTIONS } from './follow.js';
+export type { FollowLockOptions, AnkleOffsets } from './follow.js';

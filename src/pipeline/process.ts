@@ -24,7 +24,8 @@ import { computePlate, sourceFromArrays } from '../background/index.js';
 import { blendOver, growFeatherSync } from '../composite/index.js';
 import { loadOpenCV, type CV } from '../cv/opencv.js';
 import { decomposeVideo, loadDecomposition, readSample, type Decomposition } from '../decompose/index.js';
-import { detectContacts, lockFrameSync, planFootLock, writeContacts, type LockPlan } from '../footlock/index.js';
+import { detectContacts, FollowDrivingLock, lockFrameSync, measureAnkleOffsets, writeContacts, type Contacts } from '../footlock/index.js';
+import { createPoseEstimator, cropRegionFromPose, type PoseEstimator } from '../pose/index.js';
 import { createGenerator, readRgb, writePng, type Generator } from '../generate/index.js';
 import type { PoseFrame, PoseTrack } from '../pose/types.js';
 import { blendSegmentStreams, flowMotionEnergy, planShotSegments, poseMotionEnergy, type Segment, type SegmentPlan } from '../segment/index.js';
@@ -84,7 +85,11 @@ interface RunState {
   track: PoseTrack | null;
   plate: Frame | null;
   reference: Frame;
-  lock: LockPlan | null;
+  /** Driving contacts (canvas pixels) for the foot lock; null when it is off or there are no poses. */
+  contacts: Contacts | null;
+  /** The pose model the foot lock measures generated ankles with (made on first use, released at the end). */
+  ankleEstimator: () => Promise<PoseEstimator>;
+  releaseAnkleEstimator: () => Promise<void>;
   generator: Generator;
   /** The composite mode actually used (original needs masks; see notes). */
   mode: PipelineConfig['background']['mode'];
@@ -146,8 +151,10 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   const steps = new StepRunner(run, emit, (stage) => stageReporter(emit, stage));
   const notes: string[] = [];
   let dec: Decomposition | null = null;
+  let stateRef: RunState | null = null;
   try {
     const state = await wholeVideoSteps(steps, { cfg, info, input, generator, notes, signal: opts.signal, threads: opts.threads });
+    stateRef = state;
     dec = state.dec;
     run.manifest.notes = notes;
     run.manifest.canvas = { width: state.canvas.width, height: state.canvas.height, offsetX: state.canvas.offsetX, offsetY: state.canvas.offsetY, clipped: state.canvas.clipped };
@@ -193,6 +200,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
       // encode pulled the stream, so its wall time includes the stages; subtract them to keep stages disjoint.
       time('encode', Math.max(0, (performance.now() - t0) / 1000 - sumExcept(record.seconds, 'encode')));
       carried = chain.last();
+      record.lockShiftMax = chain.lockShift();
       if (cfg.generator.releaseBetweenSegments) await generator.release();
       record.status = 'done';
       record.file = join('segments', basename(clip));
@@ -223,6 +231,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     dec?.masks?.close();
+    await stateRef?.releaseAnkleEstimator().catch(() => undefined);
     await generator.close().catch(() => undefined);
   }
 }
@@ -323,8 +332,7 @@ async function wholeVideoSteps(
   });
   const reference = toCanvas(cv, await readRgb(run.path(RUN_FILES.reference)), transforms, dec.reference, canvas);
 
-  // ---- contacts and the foot-lock plan (driving pose, canvas pixels).
-  let lock: LockPlan | null = null;
+  // ---- contacts of the driving pose (canvas pixels); the foot lock measures the generated feet against it per frame.
   const contacts = await steps.step({
     name: 'contacts',
     skip: !cfg.footlock.enabled ? 'footlock.enabled = false' : track ? null : 'no poses',
@@ -337,8 +345,11 @@ async function wholeVideoSteps(
     },
     load: () => run.contacts(),
   });
-  if (contacts && track) lock = planFootLock(contacts, track, { strength: cfg.footlock.strength });
-  return { cfg, info, input, cv, dec, transforms, canvas, track, plate, reference, lock, generator: a.generator, mode };
+  let estimator: Promise<PoseEstimator> | null = null;
+  const ankleEstimator = () =>
+    (estimator ??= createPoseEstimator({ model: cfg.pose.model === 'movenet-lightning' ? 'lightning' : 'thunder', minScore: cfg.pose.minScore, threads: a.threads }));
+  const releaseAnkleEstimator = async () => (estimator ? (await estimator).release() : undefined);
+  return { cfg, info, input, cv, dec, transforms, canvas, track, plate, reference, contacts: contacts && track ? contacts : null, ankleEstimator, releaseAnkleEstimator, generator: a.generator, mode };
 }
 
 function planStep(run: RunFolder, s: RunState) {
@@ -429,8 +440,9 @@ function segmentChain(
   workDir: string,
   carried: { guide: Frame; output: Frame; index: number } | null,
   signal?: AbortSignal,
-): { stages: FrameStage[]; last(): { guide: Frame; output: Frame; index: number } | null } {
+): { stages: FrameStage[]; last(): { guide: Frame; output: Frame; index: number } | null; lockShift(): number } {
   const { cfg } = s;
+  const lockShift = { max: 0 };
   let last: { guide: Frame; output: Frame; index: number } | null = null;
   const stages: FrameStage[] = [];
   stages.push({
@@ -492,17 +504,31 @@ function segmentChain(
       return blendOver(f.output, s.mode === 'original' ? f.input : s.plate!, alpha);
     }),
   );
-  if (s.lock) {
-    const lock = s.lock;
+  if (s.contacts) {
+    // Planted feet of the generated person follow the driving person's (footlock/follow.ts); a new segment starts unlocked.
+    const follow = new FollowDrivingLock(s.contacts, { strength: cfg.footlock.strength });
     stages.push(
-      perFrame('footlock', (f) => {
-        const out = lockFrameSync(s.cv, f.output, lock.matrices[f.t], featherOf(f) ?? undefined, s.plate ?? undefined);
-        alphaOf.delete(f.t);
-        return out;
-      }),
+      perFrame(
+        'footlock',
+        async (f) => {
+          const alpha = featherOf(f);
+          let offsets = { left: null, right: null } as Parameters<FollowDrivingLock['step']>[1];
+          const region = alpha && f.pose?.found && follow.planted(f.t) ? cropRegionFromPose(f.pose, f.input.width, f.input.height) : null;
+          if (region) {
+            const estimator = await s.ankleEstimator();
+            offsets = await measureAnkleOffsets((frame) => estimator.estimate(frame, { region, index: f.t }), f.input, f.output);
+          }
+          const m = follow.step(f.t, offsets);
+          lockShift.max = Math.max(lockShift.max, Math.hypot(m[2], m[5]));
+          const out = alpha ? lockFrameSync(s.cv, f.output, m, alpha, s.plate ?? undefined) : f.output;
+          alphaOf.delete(f.t);
+          return out;
+        },
+        { open: () => follow.reset() },
+      ),
     );
   }
-  return { stages, last: () => last };
+  return { stages, last: () => last, lockShift: () => lockShift.max };
 }
 
 /** Blend the segment clips, put the camera back, keep the scene, encode. */
@@ -515,7 +541,9 @@ async function finish(s: RunState, plan: SegmentPlan, run: RunFolder, output: st
   const masks = s.dec.masks;
   // The subject region that may change in the output: the mask grown by the composite's growth,
   // the feather and this frame's foot-lock shift (the lock moves the person layer).
-  const growAt = (t: number) => cfg.background.grow + Math.ceil(cfg.masks.feather) + (s.lock ? Math.ceil(Math.hypot(s.lock.matrices[t][2], s.lock.matrices[t][5])) : 0);
+  const shiftOf = new Float32Array(plan.frameCount);
+  for (const seg of plan.segments) for (let t = seg.start; t < seg.end; t++) shiftOf[t] = Math.max(shiftOf[t], run.manifest.segments[seg.index]?.lockShiftMax ?? 0);
+  const growAt = (t: number) => cfg.background.grow + Math.ceil(cfg.masks.feather) + Math.ceil(shiftOf[t]);
   async function* frames(): AsyncGenerator<Frame> {
     let t = 0;
     try {

@@ -58,6 +58,8 @@ export interface SegmentRecord {
   /** Wall seconds per stage inside this segment. */
   seconds: Record<string, number>;
   peakRssMB?: number;
+  /** Largest foot-lock shift of the person layer in this segment, px (finish grows the subject region by it). */
+  lockShiftMax?: number;
   generator?: string;
   /** Hash of what the segment depended on; a change re-runs it on --resume. */
   key?: string;
