@@ -10,14 +10,33 @@ function textured(w: number, h: number): Frame {
   return { width: w, height: h, data };
 }
 
-test('edge copies: a smeared left band of 10 columns on a textured 100x50 frame is 10 % of it; an unchanged frame 0', () => {
+test('edge copies: a smeared left band of 10 columns on a textured 100x50 frame counts the copies that differ from the input; an unchanged frame 0', () => {
   const input = textured(100, 50);
   assert.equal(edgeCopyFraction(input, input), 0);
   const out = { ...input, data: new Uint8Array(input.data) };
   // Replicate column 10 into columns 0..9 (what BORDER_REPLICATE does after a 10 px shift).
   for (let y = 0; y < 50; y++) for (let x = 0; x < 10; x++) for (let c = 0; c < 3; c++) out.data[(y * 100 + x) * 3 + c] = input.data[(y * 100 + 10) * 3 + c];
-  // Run = the 10 copied columns plus the source column itself, which the copies equal.
-  assert.equal(edgeCopyFraction(out, input), (50 * 11) / (100 * 50));
+  // The run is the 10 copies plus the source column. Counted: the copies that differ from the input by more
+  // than 8 levels in some channel (the texture wraps mod 256, so a few copies land near their input), counted
+  // here directly from that definition.
+  let differ = 0;
+  for (let i = 0; i < 100 * 50; i++) {
+    const p = i * 3;
+    if (Math.max(...[0, 1, 2].map((c) => Math.abs(out.data[p + c] - input.data[p + c]))) > 8) differ++;
+  }
+  assert.ok(differ > 400 && differ <= 500); // most of the 500 copied pixels
+  assert.equal(edgeCopyFraction(out, input), differ / (100 * 50));
+});
+
+test('edge copies: codec smoothing of a correct output (within 8 levels of the input) does not count', () => {
+  // One row; the input ramps 100, 104, 110 at the left border, the output smooths it to 104, 105, 106:
+  // flat within 3 levels along the run while the input varies by 10, but never more than 4 levels off.
+  const input: Frame = { width: 6, height: 1, data: Uint8Array.from([100, 104, 110, 160, 200, 240].flatMap((v) => [v, v, v])) };
+  const output: Frame = { width: 6, height: 1, data: Uint8Array.from([104, 105, 106, 160, 200, 240].flatMap((v) => [v, v, v])) };
+  assert.equal(edgeCopyFraction(output, input, { minRun: 3, maxDepth: 6 }), 0);
+  // A flat run of 110 over the same input: pixel 0 is 10 levels off (counts), pixel 1 is 6 off, pixel 2 exact.
+  const smeared: Frame = { width: 6, height: 1, data: Uint8Array.from([110, 110, 110, 160, 200, 240].flatMap((v) => [v, v, v])) };
+  assert.equal(edgeCopyFraction(smeared, input, { minRun: 3, maxDepth: 6 }), 1 / 6);
 });
 
 test('edge copies: a region flat in the input too (a wall) does not count', () => {

@@ -21,6 +21,7 @@ import { processVideo } from '../pipeline/process.js';
 import { decodeFrames, encodeFrames, probeVideo } from '../video/index.js';
 import { sheetFrames, writeContactSheet } from './contact-sheet.js';
 import { measureEndToEnd, type EndToEndSummary } from './end-to-end.js';
+import { RECOLOR_TINT } from '../generate/recolor.js';
 
 export interface EndToEndClip {
   id: string;
@@ -130,7 +131,7 @@ export async function runEndToEnd(opts: EndToEndOptions): Promise<{ rows: EndToE
       const t0 = performance.now();
       const res = await processVideo({ input, output, runDir, overwrite: true, config: resolveConfig(v.overrides) });
       const seconds = (performance.now() - t0) / 1000;
-      const { summary } = await measureEndToEnd(input, output, runDir);
+      const { summary } = await measureEndToEnd(input, output, runDir, v.generator === 'subject-recolor' ? { tint: RECOLOR_TINT } : {});
       const base = { clip: clip.id, generator: v.generator, variant: v.variant, seconds, notes: (res.run.manifest.notes ?? []).join(' | '), ...summary };
       const row = { ...base, ...judge(base) };
       rows.push(row);

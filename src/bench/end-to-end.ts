@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { MaskFile } from '../decompose/index.js';
-import { changedRegion, dilateBinary, edgeCopyFraction, iou, psnrWhere } from '../metrics/scene.js';
+import { changedRegion, dilateBinary, edgeCopyFraction, iou, psnrWhere, tintedRegion } from '../metrics/scene.js';
 import { RUN_FILES, type RunManifest } from '../pipeline/run-folder.js';
 import { decodeFrames, probeVideo, type Frame } from '../video/index.js';
 import { join } from 'node:path';
@@ -41,7 +41,11 @@ export interface EndToEndSummary {
 /** Finite mean of PSNRs: identical frames (Infinity) count as 100 dB. */
 const cap = (v: number) => (Number.isFinite(v) ? v : 100);
 
-export async function measureEndToEnd(input: string, output: string, runDir: string, opts: { changeThreshold?: number } = {}): Promise<{ frames: EndToEndFrame[]; summary: EndToEndSummary }> {
+/**
+ * `opts.tint`: the changed region is the pixels pulled towards this colour (a tinting stand-in such as
+ * subject-recolor), not every pixel that differs (codec noise on edges anywhere in the frame would count).
+ */
+export async function measureEndToEnd(input: string, output: string, runDir: string, opts: { changeThreshold?: number; tint?: readonly [number, number, number] } = {}): Promise<{ frames: EndToEndFrame[]; summary: EndToEndSummary }> {
   const manifest = JSON.parse(await readFile(join(runDir, RUN_FILES.manifest), 'utf8')) as RunManifest;
   const cfg = manifest.config;
   // The region the pipeline may change: grow + feather (+ the foot lock's few px) + a margin for resampling.
@@ -68,7 +72,7 @@ export async function measureEndToEnd(input: string, output: string, runDir: str
         t,
         psnr: psnrWhere(fin, fout),
         psnrScene: psnrWhere(fin, fout, outside),
-        subjectIoU: subject ? iou(changedRegion(fin, fout, opts.changeThreshold ?? 24), subject) : null,
+        subjectIoU: subject ? iou(opts.tint ? tintedRegion(fin, fout, opts.tint) : changedRegion(fin, fout, opts.changeThreshold ?? 24), subject) : null,
         edgeCopy: edgeCopyFraction(fout, fin),
       });
     }

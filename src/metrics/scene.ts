@@ -78,6 +78,28 @@ export function changedRegion(a: Frame, b: Frame, threshold = 24): Uint8Array {
   return out;
 }
 
+/**
+ * Pixels the output pulled towards `tint` by at least `amount` of the way:
+ * w = <out - in, tint - in> / |tint - in|^2 (the least-squares share of the
+ * tint). A tinting stand-in generator (generate/recolor.ts) moves a pixel
+ * by 0.75 x alpha / 255, so amount 0.375 marks alpha >= 128, the same cut as
+ * a mask binarised at 128; codec and resampling noise point in random
+ * directions and project to small w. Pixels already within 40 levels of the
+ * tint cannot show it and are left out.
+ */
+export function tintedRegion(input: Frame, output: Frame, tint: readonly [number, number, number], amount = 0.375): Uint8Array {
+  const n = input.width * input.height;
+  const out = new Uint8Array(n);
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    const t0 = tint[0] - input.data[j], t1 = tint[1] - input.data[j + 1], t2 = tint[2] - input.data[j + 2];
+    const tt = t0 * t0 + t1 * t1 + t2 * t2;
+    if (tt < 40 * 40) continue;
+    const w = ((output.data[j] - input.data[j]) * t0 + (output.data[j + 1] - input.data[j + 1]) * t1 + (output.data[j + 2] - input.data[j + 2]) * t2) / tt;
+    if (w >= amount) out[i] = 1;
+  }
+  return out;
+}
+
 export function iou(a: Uint8Array, b: Uint8Array): number {
   let inter = 0;
   let union = 0;
@@ -93,7 +115,8 @@ export function iou(a: Uint8Array, b: Uint8Array): number {
  * along rows (left/right) and columns (top/bottom), a run of at least
  * `minRun` output pixels that stay within `flat` levels of the border pixel,
  * where the INPUT over the same run varies by more than `varies` levels, is a
- * replicated edge. A region that is flat in the input too (sky, a wall) does
+ * replicated edge; of its pixels, those where the output differs from the input
+ * by more than `varies` levels count (so codec noise on a correct output does not). A region that is flat in the input too (sky, a wall) does
  * not count, so a correct output scores ~0 and a smeared border scores its
  * area.
  */
@@ -108,6 +131,7 @@ export function edgeCopyFraction(output: Frame, input: Frame, opts: { minRun?: n
   const copied = new Uint8Array(W * H);
   const near = (d: Uint8Array, p: number, q: number, tol: number) =>
     Math.abs(d[p] - d[q]) <= tol && Math.abs(d[p + 1] - d[q + 1]) <= tol && Math.abs(d[p + 2] - d[q + 2]) <= tol;
+  const nearAcross = (p: number, tol: number) => Math.abs(o[p] - inp[p]) <= tol && Math.abs(o[p + 1] - inp[p + 1]) <= tol && Math.abs(o[p + 2] - inp[p + 2]) <= tol;
   const scan = (start: number, step: number, length: number) => {
     const first = start * 3;
     let r = 1;
@@ -118,7 +142,14 @@ export function edgeCopyFraction(output: Frame, input: Frame, opts: { minRun?: n
       if (!near(inp, first, p, varies)) inputVaries = true;
       r++;
     }
-    if (r >= minRun && inputVaries) for (let k = 0; k < r; k++) copied[start + k * step] = 1;
+    // Only run pixels where the output also differs from the input count: an output that matches its
+    // input (up to codec noise) copies nothing, however flat its border is.
+    if (r >= minRun && inputVaries) {
+      for (let k = 0; k < r; k++) {
+        const p = (start + k * step) * 3;
+        if (!nearAcross(p, varies)) copied[start + k * step] = 1;
+      }
+    }
   };
   for (let y = 0; y < H; y++) {
     scan(y * W, 1, W); // from the left
