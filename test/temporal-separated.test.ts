@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import { applyTemporalConsistency, TemporalConsistency } from '../src/temporal/index.js';
-import { globalShift, shiftFrame, globalColorFit } from '../src/temporal/separated.js';
+import { globalShift, shiftFrame, globalColorFit, lowFrequencyField } from '../src/temporal/separated.js';
 import { flickerTruth, perturbClip, scoreFlicker, gradientMagnitude, geometricMean } from '../src/temporal/flicker-set.js';
 import { psnr, meanAbsDiff } from '../src/metrics/index.js';
 import { rgbToGray } from '../src/flow/index.js';
@@ -163,4 +163,24 @@ test('colour fit and options: mean/std matching is exact on an affine pair; bad 
   assert.throws(() => new TemporalConsistency({ detailStrength: 1 }), /detailStrength/);
   assert.throws(() => new TemporalConsistency({ detailTolerance: 0 }), /detailTolerance/);
   assert.throws(() => new TemporalConsistency({ dejitter: -1 }), /dejitter/);
+});
+
+test('offset field: content that moved (a residual far above the typical one) paints no halo; a mild colour blotch is kept', async () => {
+  const w = 60, h = 40, n = w * h;
+  const G = new Uint8Array(n * 3).fill(100), W = new Uint8Array(n * 3).fill(100);
+  const paint = (img: Uint8Array, x0: number, x1: number, y0: number, y1: number, rgb: number[]) => {
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) for (let c = 0; c < 3; c++) img[(y * w + x) * 3 + c] = rgb[c];
+  };
+  // A magenta figure at x 10..14 in the generated frame, at x 20..24 in the warped previous output (it moved).
+  paint(G, 10, 15, 10, 30, [255, 0, 255]);
+  paint(W, 20, 25, 10, 30, [255, 0, 255]);
+  // A boiling blotch: the previous output is 10 levels brighter over x 35..59 (all rows).
+  paint(W, 35, 60, 0, 40, [110, 110, 110]);
+  const weight = new Float32Array(n).fill(1);
+  const field = await lowFrequencyField(G, W, weight, w, h, { gain: [1, 1, 1], offset: [0, 0, 0] }, 2);
+  const at = (x: number, y: number, c: number) => field[(y * w + x) * 3 + c];
+  // Around both figure positions the field stays ~0 (median residual 0 -> cut at 12 levels; the figure is 155 off).
+  for (const x of [8, 12, 17, 22, 27]) for (const c of [0, 1, 2]) assert.ok(Math.abs(at(x, 20, c)) < 0.5, `x ${x} channel ${c}: ${at(x, 20, c)}`);
+  // Deep inside the blotch (>= 3 sigma from its edge) the field is its offset, 10.
+  for (const c of [0, 1, 2]) assert.ok(Math.abs(at(50, 20, c) - 10) < 0.01, `blotch channel ${c}: ${at(50, 20, c)}`);
 });

@@ -69,6 +69,7 @@ export function globalColorFit(src: Uint8Array | Float32Array, target: Uint8Arra
  * Smooth per-channel offset field at the size of the inputs (w x h):
  * F = G_sigma * (weight * (target - affine(src))) / G_sigma * weight, faded
  * to 0 where the local weight mass is below 0.25 (nothing reliable nearby).
+ * Pixels whose residual exceeds max(12, 3 x its median) carry no weight.
  * Returns w*h*3 floats.
  */
 export async function lowFrequencyField(src: Uint8Array, target: Uint8Array, weight: Float32Array, w: number, h: number, affine: ChannelAffine, sigma: number): Promise<Float32Array> {
@@ -84,8 +85,29 @@ export async function lowFrequencyField(src: Uint8Array, target: Uint8Array, wei
     const den = mk(new cv.Mat(h, w, cv.CV_32FC1));
     const N = num.data32F as Float32Array, D = den.data32F as Float32Array;
     const { gain, offset } = affine;
+    // Outliers leave the field: a residual far above the frame's typical one is content that moved
+    // (a person the flow missed), not flicker, and smoothing it would paint a halo of its colour
+    // around the subject. Cut at 3 x the median residual over reliable pixels, at least 12 levels.
+    const residual = new Uint8Array(n);
+    const histogram = new Uint32Array(256);
+    let reliable = 0;
     for (let i = 0, j = 0; i < n; i++, j += 3) {
-      const m = weight[i];
+      const r = Math.max(
+        Math.abs(target[j] - (gain[0] * src[j] + offset[0])),
+        Math.abs(target[j + 1] - (gain[1] * src[j + 1] + offset[1])),
+        Math.abs(target[j + 2] - (gain[2] * src[j + 2] + offset[2])),
+      );
+      residual[i] = Math.min(255, Math.round(r));
+      if (weight[i] > 0.5) {
+        histogram[residual[i]]++;
+        reliable++;
+      }
+    }
+    let median = 0;
+    for (let acc = 0; median < 255 && (acc += histogram[median]) < reliable / 2; median++);
+    const cut = Math.max(12, 3 * median);
+    for (let i = 0, j = 0; i < n; i++, j += 3) {
+      const m = residual[i] > cut ? 0 : weight[i];
       D[i] = m;
       N[j] = m * (target[j] - (gain[0] * src[j] + offset[0]));
       N[j + 1] = m * (target[j + 1] - (gain[1] * src[j + 1] + offset[1]));
