@@ -35,7 +35,7 @@ import { assertCanWrite, assertWritableDir, ensureDir, writeJsonAtomic } from '.
 import { ReshootError } from '../util/errors.js';
 import { startRssSampler } from '../util/process-tree.js';
 import { decodeFrames, encodeFrames, probeVideo, type Frame, type GrayFrame, type VideoInfo } from '../video/index.js';
-import { canvasGeometry, canvasMatrix, fromCanvas, toCanvas, warpTo, type CanvasGeometry } from './canvas.js';
+import { canvasGeometry, canvasMatrix, fromCanvas, reshakeChange, toCanvas, warpTo, type CanvasGeometry } from './canvas.js';
 import { perFrame, runChain, type ChainFrame, type FrameStage } from './chain.js';
 import type { PipelineConfig } from './config.js';
 import { stageReporter, type PipelineListener, type StageName } from './events.js';
@@ -551,16 +551,15 @@ async function finish(s: RunState, plan: SegmentPlan, run: RunFolder, output: st
       signal?.throwIfAborted();
       let out: Frame;
       if (reshake) {
-        out = fromCanvas(cv, f, s.transforms, t, s.canvas, info.width, info.height);
         if (originals) {
           const next = await originals.next();
           if (next.done) throw new ReshootError(`the input ended at frame ${t} while finishing`);
           const inputFrame = next.value;
           if (masks?.found(t) && s.track?.frames[t]?.found) {
             const alpha = growFeatherSync(cv, masks.read(t), growAt(t), Math.max(1, cfg.masks.feather));
-            out = blendOver(out, inputFrame, alpha);
+            out = blendOver(reshakeChange(cv, inputFrame, f, s.transforms, t, s.canvas), inputFrame, alpha);
           } else out = inputFrame;
-        }
+        } else out = fromCanvas(cv, f, s.transforms, t, s.canvas, info.width, info.height);
       } else {
         // Stabilized output (re-shake off): the canvas cropped back to the frame with the stabilizer's zoom.
         const z = s.transforms!.crop.border === 'fill' ? 1 : typeof s.transforms!.crop.zoom === 'number' ? s.transforms!.crop.zoom : s.transforms!.crop.zoom[t];
