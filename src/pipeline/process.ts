@@ -477,7 +477,11 @@ function segmentChain(
         },
         {
           async open() {
-            temporal = new TemporalConsistency({ strength: cfg.temporal.strength, flowScale: cfg.temporal.flowScale, carry: cfg.temporal.carry });
+            // A cut inside the segment (a shot too short to stand alone) restarts the recursion: the previous
+            // shot's output must not be warped into the next one (measured on Megamind's black frame 0 -> frame 1:
+            // frames 1-9 at 22.7-29.9 dB through a passthrough before this).
+            const cuts = (plan.cutsInsideSegments ?? []).filter((c) => c > seg.start && c < seg.end).map((c) => c - seg.start);
+            temporal = new TemporalConsistency({ strength: cfg.temporal.strength, flowScale: cfg.temporal.flowScale, carry: cfg.temporal.carry, resetAt: cuts });
             const cut = plan.shots?.some((sh) => sh.start === seg.start) ?? false;
             if (carried && carried.index === seg.start - 1 && !cut) await temporal.prime(carried.guide, carried.output);
           },
