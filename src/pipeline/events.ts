@@ -22,13 +22,12 @@ export const STAGES = [
   'temporal',
   'composite',
   'footlock',
-  'invert',
   'encode',
   'finish',
 ] as const;
 export type StageName = (typeof STAGES)[number];
 /** The stages timed inside each segment (run.json segments[].seconds, bench per-segment columns). */
-export const SEGMENT_STAGES = ['decode', 'generate', 'temporal', 'composite', 'footlock', 'invert', 'encode'] as const satisfies readonly StageName[];
+export const SEGMENT_STAGES = ['decode', 'generate', 'temporal', 'composite', 'footlock', 'encode'] as const satisfies readonly StageName[];
 /** Whole-video steps (run.json steps). */
 export const STEP_NAMES = ['decompose', 'stabilize', 'plate', 'plan', 'contacts', 'finish'] as const satisfies readonly StageName[];
 

@@ -29,7 +29,6 @@ import { createGenerator, readRgb, writePng, type Generator } from '../generate/
 import type { PoseFrame, PoseTrack } from '../pose/types.js';
 import { blendSegmentStreams, flowMotionEnergy, planShotSegments, poseMotionEnergy, type Segment, type SegmentPlan } from '../segment/index.js';
 import { analyzeVideo, compose, outputTransform, saveTransforms, translation, type TransformsData } from '../stabilize/index.js';
-import { invertFrame } from '../invert/index.js';
 import { TemporalConsistency } from '../temporal/index.js';
 import { assertCanWrite, assertWritableDir, ensureDir, writeJsonAtomic } from '../util/atomic.js';
 import { ReshootError } from '../util/errors.js';
@@ -503,7 +502,6 @@ function segmentChain(
       }),
     );
   }
-  stages.push(perFrame('invert', (f) => invertFrame(f.output)));
   return { stages, last: () => last };
 }
 
