@@ -25,7 +25,7 @@
 import { join } from 'node:path';
 import { ReshootError } from '../util/errors.js';
 import { columnSpec } from './columns.js';
-import type { Row } from './compare.js';
+import { groupRows, type Row } from './compare.js';
 import { readCsv } from './csv.js';
 
 export interface Band {
@@ -74,6 +74,19 @@ const q = (metric: string, abs: number | undefined, rel: number | undefined, why
 });
 const flag = (metric: string, rel: number, why: string, better?: 'lower' | 'higher'): Band => ({ metric, rel, judged: false, ...(better && { better }), why });
 
+/** Stabilization metrics both suites report under the same names. */
+const STABILIZATION_BANDS: readonly Band[] = [
+  q('jitter_px', 0.02, 0.1, WHY.px, 'lower'),
+  q('jitter_deg', 0.002, 0.1, WHY.px, 'lower'),
+  q('residual_shake_px', 0.05, 0.1, WHY.px, 'lower'),
+  q('intentional_error_px', 0.05, 0.1, WHY.px, 'lower'),
+  q('coverage_min', 0.01, undefined, WHY.geom, 'higher'),
+  q('coverage_mean', 0.01, undefined, WHY.geom, 'higher'),
+  q('crop_min', 0.01, undefined, WHY.geom, 'higher'),
+  q('distortion_min', 0.01, undefined, WHY.geom, 'higher'),
+  q('itf_db', 0.3, undefined, WHY.db, 'higher'),
+];
+
 /** `reshoot bench` validation CSVs (results/baseline-validation.csv): segment rows. */
 export const VALIDATION_SUITE: BaselineSuite = {
   name: 'validation',
@@ -87,16 +100,8 @@ export const VALIDATION_SUITE: BaselineSuite = {
     q('tof', 0.02, 0.1, WHY.ratio, 'lower'),
     q('seam_score', undefined, 0.15, `${WHY.ratio}; a ratio of medians over few frames, hence 15 %`, 'lower'),
     q('seam_color_jump', 1, undefined, 'per-channel mean jump in 0-255 levels: one level of rounding', 'lower'),
-    q('jitter_px', 0.02, 0.1, WHY.px, 'lower'),
-    q('jitter_deg', 0.002, 0.1, WHY.px, 'lower'),
+    ...STABILIZATION_BANDS,
     q('stability', 0.02, undefined, WHY.score, 'higher'),
-    q('coverage_min', 0.01, undefined, WHY.geom, 'higher'),
-    q('coverage_mean', 0.01, undefined, WHY.geom, 'higher'),
-    q('crop_min', 0.01, undefined, WHY.geom, 'higher'),
-    q('distortion_min', 0.01, undefined, WHY.geom, 'higher'),
-    q('itf_db', 0.3, undefined, WHY.db, 'higher'),
-    q('residual_shake_px', 0.05, 0.1, WHY.px, 'lower'),
-    q('intentional_error_px', 0.05, 0.1, WHY.px, 'lower'),
     q('skate_ratio', 0.05, undefined, WHY.feet, 'lower'),
     q('slide_mean_px', 0.2, 0.15, WHY.feet, 'lower'),
     q('slide_p95_px', 0.2, 0.15, WHY.feet, 'lower'),
@@ -116,22 +121,14 @@ export const STABILIZATION_SUITE: BaselineSuite = {
   group: ['case'],
   matches: (h) => h.includes('case') && h.includes('method') && h.includes('residual_shake_px'),
   bands: [
-    q('residual_shake_px', 0.05, 0.1, WHY.px, 'lower'),
+    ...STABILIZATION_BANDS,
     q('residual_shake_deg', 0.005, 0.1, WHY.px, 'lower'),
     q('residual_shake_per_shot_px', 0.05, 0.1, WHY.px, 'lower'),
-    q('intentional_error_px', 0.05, 0.1, WHY.px, 'lower'),
     q('intentional_error_deg', 0.005, 0.1, WHY.px, 'lower'),
-    q('jitter_px', 0.02, 0.1, WHY.px, 'lower'),
-    q('jitter_deg', 0.002, 0.1, WHY.px, 'lower'),
     q('stability_translation', 0.02, undefined, WHY.score, 'higher'),
     q('stability_rotation', 0.02, undefined, WHY.score, 'higher'),
     q('stability_mean', 0.02, undefined, WHY.score, 'higher'),
     q('crop_mean', 0.01, undefined, WHY.geom, 'higher'),
-    q('crop_min', 0.01, undefined, WHY.geom, 'higher'),
-    q('coverage_min', 0.01, undefined, WHY.geom, 'higher'),
-    q('coverage_mean', 0.01, undefined, WHY.geom, 'higher'),
-    q('distortion_min', 0.01, undefined, WHY.geom, 'higher'),
-    q('itf_db', 0.3, undefined, WHY.db, 'higher'),
     flag('analysis_fps', 0.5, WHY.time, 'higher'),
     flag('total_fps', 0.5, WHY.time, 'higher'),
   ],
@@ -191,16 +188,7 @@ function keyOf(r: Row, cols: readonly string[]): string {
  */
 export function compareWithBaseline(baseline: Row[], fresh: Row[], suite: BaselineSuite): BaselineReport {
   const keep = (rows: Row[]) => (suite.include ? rows.filter(suite.include) : rows);
-  const byKey = (rows: Row[]) => {
-    const m = new Map<string, Row[]>();
-    for (const r of keep(rows)) {
-      const k = keyOf(r, suite.keys);
-      const list = m.get(k);
-      if (list) list.push(r);
-      else m.set(k, [r]);
-    }
-    return m;
-  };
+  const byKey = (rows: Row[]) => groupRows(keep(rows), (r) => keyOf(r, suite.keys));
   const base = byKey(baseline);
   const now = byKey(fresh);
   const groupsRun = new Set(keep(fresh).map((r) => keyOf(r, suite.group)));
