@@ -26,7 +26,7 @@ import {
   computePlate, slidingPlates, sourceFromArrays, makePlateScene, psnr, ssim, type FramePlate, type Plate, type PlateOptions, type PlateScene,
 } from '../src/background/index.js';
 import { datasetsCacheDir, fetchDatasets } from '../src/datasets/index.js';
-import { analyzeMotion, applyCorrection, makeShakyClip, planStabilization, toGray } from '../src/stabilize/index.js';
+import { analyzeMotion, buildTransforms, makeShakyClip, planStabilization, stabilizeFrame, toGray } from '../src/stabilize/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { decodeAll, encodeFrames, type Frame, type GrayFrame } from '../src/video/index.js';
 
@@ -149,9 +149,13 @@ async function main(): Promise<void> {
     const frames = await h264(scene.frames);
     const t0 = performance.now();
     const motions = await analyzeMotion(await Promise.all(frames.map(toGray)), { maskFor: (i) => scene.masks[i] });
-    const { plan } = planStabilization(motions.map((m) => m.matrix), { width: W, height: H, smoother: 'l1', border: 'zoom' });
+    const { plan, trajectory, smoothed } = planStabilization(motions.map((m) => m.matrix), { width: W, height: H, smoother: 'l1', border: 'zoom' });
     const zoom = plan.zoom as number;
-    const warp = (f: Frame | GrayFrame, t: number) => applyCorrection(f as Frame, plan.corrections[t], { border: 'zoom', zoom });
+    const transforms = buildTransforms({
+      source: { path: 'handheld', width: W, height: H, fps: { num: 30, den: 1 }, frameCount: N },
+      params: { smoother: 'l1', border: 'zoom' }, createdBy: 'bench/background.ts', motions, trajectory, smoothed, plan,
+    });
+    const warp = <F extends Frame | GrayFrame>(f: F, t: number) => stabilizeFrame(f, transforms, t);
     const sFrames: Frame[] = [], sMasks: GrayFrame[] = [], sTruth: Frame[] = [];
     for (let t = 0; t < N; t++) {
       sFrames.push(await warp(frames[t], t));

@@ -16,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';
 import { datasetPath, fetchDatasets } from '../src/datasets/index.js';
+import { SEGMENT_STAGES, STEP_NAMES } from '../src/pipeline/events.js';
 import { resolveFfmpeg } from '../src/video/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 
@@ -40,7 +41,6 @@ function run(cmd: string, args: string[]): Promise<string> {
   });
 }
 
-const STAGES = ['decode', 'masks', 'generate', 'temporal', 'composite', 'footlock', 'encode'] as const;
 
 await fetchDatasets({ ids: ['vtest'] });
 const work = await mkdtemp(join(tmpdir(), 'reshoot-bench-pipeline-'));
@@ -58,26 +58,23 @@ try {
     process.stderr.write(`pipeline bench: ${seconds} s at 1280x720, 30 fps, preset ${values.preset} ...\n`);
     const r = JSON.parse((await run(process.execPath, ['--import', 'tsx', resolve('bench/pipeline-child.ts'), clip, out, JSON.stringify(config)])).trim().split('\n').pop()!);
     const wholeVideo = Object.fromEntries(Object.entries(r.steps as Record<string, { seconds?: number }>).map(([k, v]) => [k, v.seconds ?? 0]));
-    const perSegmentShare = (wholeVideo.stabilize + wholeVideo.pose + (wholeVideo.plate ?? 0) + (wholeVideo.plan ?? 0) + (wholeVideo.contacts ?? 0) + wholeVideo.finish) / r.segments.length;
+    const perSegmentShare = STEP_NAMES.reduce((a, k) => a + (wholeVideo[k] ?? 0), 0) / r.segments.length;
     for (const s of r.segments) {
       const sec = s.seconds as Record<string, number>;
-      const inSegment = STAGES.reduce((a, k) => a + (k === 'generate' ? 0 : sec[k] ?? 0), 0);
+      const inSegment = SEGMENT_STAGES.reduce((a, k) => a + (k === 'generate' ? 0 : sec[k] ?? 0), 0);
       rows.push({
         clip_seconds: seconds,
         frames: seconds * 30,
         preset: values.preset,
         segment: s.index,
         segment_frames: s.end - s.start,
-        ...Object.fromEntries(STAGES.map((k) => [`${k}_s`, (sec[k] ?? 0).toFixed(2)])),
+        ...Object.fromEntries(SEGMENT_STAGES.map((k) => [`${k}_s`, (sec[k] ?? 0).toFixed(2)])),
         segment_total_s: (sec.total ?? 0).toFixed(2),
         whole_video_share_s: perSegmentShare.toFixed(2),
         non_generator_s: (inSegment + perSegmentShare).toFixed(2),
         segment_peak_rss_mb: (s.peakRssMB ?? 0).toFixed(0),
         process_peak_rss_mb: Number(r.peakRssMB).toFixed(0),
-        stabilize_s: (wholeVideo.stabilize ?? 0).toFixed(2),
-        pose_s: (wholeVideo.pose ?? 0).toFixed(2),
-        plate_s: (wholeVideo.plate ?? 0).toFixed(2),
-        finish_s: (wholeVideo.finish ?? 0).toFixed(2),
+        ...Object.fromEntries(STEP_NAMES.map((k) => [`${k}_s`, (wholeVideo[k] ?? 0).toFixed(2)])),
         total_s: Number(r.seconds).toFixed(1),
       });
     }
@@ -87,5 +84,5 @@ try {
   await rm(work, { recursive: true, force: true });
 }
 await writeFileAtomic(values.out!, stringify(rows, { header: true }), { overwrite: true });
-console.table(rows.map((r) => ({ clip: `${r.clip_seconds}s`, seg: r.segment, frames: r.segment_frames, decode: r.decode_s, masks: r.masks_s, temporal: r.temporal_s, composite: r.composite_s, footlock: r.footlock_s, encode: r.encode_s, share: r.whole_video_share_s, nonGen: r.non_generator_s, rss: r.process_peak_rss_mb })));
+console.table(rows.map((r) => ({ clip: `${r.clip_seconds}s`, seg: r.segment, frames: r.segment_frames, decode: r.decode_s, temporal: r.temporal_s, composite: r.composite_s, footlock: r.footlock_s, encode: r.encode_s, share: r.whole_video_share_s, nonGen: r.non_generator_s, rss: r.process_peak_rss_mb })));
 console.log(`wrote ${values.out}`);

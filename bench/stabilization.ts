@@ -4,7 +4,11 @@
  * by the same code (src/metrics: every output is judged from its pixels).
  *
  *   node --import tsx bench/stabilization.ts [--out results/stabilization.csv] [--cases a,b] [--frames n]
- *       [--mask-cache out/bench-masks]
+ *       [--mask-cache out/bench-masks] [--compare <baseline.csv|auto>]
+ *
+ * --compare judges the fresh rows against a baseline (auto: results/baseline-stabilization.csv)
+ * with the fixed noise bands of src/bench/baseline.ts and exits 3 when a quality metric is
+ * outside its band or a row of the cases run is missing.
  *
  * Cases: the synth presets (a still photo or vtest warped by a known camera),
  * and the moving-subject cases (MOVING_CASES below: real footage with people /
@@ -33,6 +37,7 @@ import { decodeFrames, encodeFrames, type Frame, type GrayFrame } from '../src/v
 import { loadOpenCV } from '../src/cv/opencv.js';
 import type { Shot } from '../src/shots/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
+import { STABILIZATION_SUITE, baselinePath, compareWithBaseline, formatBaselineReport, readBaseline } from '../src/bench/baseline.js';
 import { runVidstab } from './vidstab.js';
 
 interface Method {
@@ -71,6 +76,7 @@ const { values } = parseArgs({
     cases: { type: 'string' },
     frames: { type: 'string' },
     'mask-cache': { type: 'string', default: 'out/bench-masks' },
+    compare: { type: 'string' },
   },
 });
 
@@ -285,3 +291,12 @@ const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
 await writeFileAtomic(out, stringify(rows, { header: true, columns }), { overwrite: true });
 console.table(rows.map((r) => ({ case: r.case, method: r.method, 'shake px': r.residual_shake_px, 'per shot px': r.residual_shake_per_shot_px ?? '', 'intent px': r.intentional_error_px, 'jitter px': r.jitter_px ?? '', stab: r.stability_mean ?? '', 'cov min': r.coverage_min ?? '', 'anal fps': r.analysis_fps, 'tot fps': r.total_fps })));
 console.log(`wrote ${out}`);
+
+if (values.compare) {
+  const path = resolve(baselinePath(values.compare, STABILIZATION_SUITE, process.cwd()));
+  const { rows: baseline, suite } = readBaseline(path);
+  if (suite !== STABILIZATION_SUITE) throw new Error(`${path} is a ${suite.name} baseline, not a stabilization one`);
+  const report = compareWithBaseline(baseline, rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(v)]))), suite);
+  console.log(`baseline = ${path}\n${formatBaselineReport(report)}`);
+  if (report.failures) process.exitCode = 3;
+}

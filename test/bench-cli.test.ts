@@ -101,9 +101,14 @@ test('--compare prints per-metric changes with noise bands and flags regressions
 });
 
 test('argument errors are one clear line', async () => {
-  const one = await runCli(['bench', '--compare', join(dir, 'cmpA.csv')]);
-  assert.notEqual(one.code, 0);
-  assert.match(one.stderr, /--compare needs two CSV files/);
+  const three = await runCli(['bench', '--compare', join(dir, 'cmpA.csv'), join(dir, 'cmpA.csv'), join(dir, 'cmpA.csv')]);
+  assert.notEqual(three.code, 0);
+  assert.match(three.stderr, /--compare takes a baseline \(or auto\) to run against, or two CSV files/);
+  // One file is a baseline to run against: a CSV of no known suite is refused before anything runs.
+  writeFileSync(join(dir, 'other.csv'), 'clip,frames\nx,2\n');
+  const other = await runCli(['bench', '--compare', join(dir, 'other.csv')]);
+  assert.equal(other.code, 1);
+  assert.match(other.stderr, /other\.csv is not a CSV of a known suite \(validation, stabilization\)/);
   const budget = await runCli(['bench', '--budget-seconds', '0', '--out', join(dir, 'z.csv')]);
   assert.match(budget.stderr, /--budget-seconds must be positive/);
   const unknown = await runCli(['bench', '--datasets', 'no-such-clip', '--out', join(dir, 'u.csv')]);

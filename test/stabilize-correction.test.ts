@@ -2,9 +2,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import type { Frame } from '../src/video/types.js';
+import { loadOpenCV } from '../src/cv/opencv.js';
 import {
-  analyzeMotion, applyCorrection, compose, coverage, makeShakyClip, minimalZoom, outputTransform, planCorrections,
-  planStabilization, similarity, toGray, translation, zoomAt,
+  analyzeMotion, compose, coverage, makeShakyClip, minimalZoom, outputTransform, planCorrections,
+  planStabilization, similarity, stabilizeFrame, toGray, translation, validateTransforms, warpFrameSync, zoomAt,
+  type Mat2x3, type TransformsData,
 } from '../src/stabilize/index.js';
 import { mediaFile } from './helpers.js';
 
@@ -39,8 +41,8 @@ test('coverage: exact area fractions', () => {
 /** Fraction of pixels of an all-255 frame that stay >= 128 after the warp (= covered). */
 async function coveredFraction(F: number[]): Promise<number> {
   const ones: Frame = { width: W, height: H, data: new Uint8Array(W * H * 3).fill(255) };
-  // fill 'black' so that uncovered pixels read 0; correction = F with zoom 1
-  const out = await applyCorrection(ones, F, { border: 'fill' });
+  // fill 'black' so that uncovered pixels read 0
+  const out = warpFrameSync(await loadOpenCV(), ones, F, 'black');
   let covered = 0;
   for (let i = 0; i < W * H; i++) if (out.data[3 * i] >= 128) covered++;
   return covered / (W * H);
@@ -86,11 +88,25 @@ test("'adaptive' keeps each frame at or above its minimal zoom and changes slowl
   close(c0[3] * q[0] + c0[4] * q[1] + c0[5], CY, 1e-9, 'corrected centre y');
 });
 
-test('applyCorrection: identity returns the frame; a shift of +5 moves content right by 5', async () => {
+/** A one-frame transforms.json with the given correction and crop (what stabilizeFrame reads). */
+function oneFrame(c: Mat2x3, crop: { border: 'zoom' | 'fill'; zoom: number }): TransformsData {
+  const p = { x: 0, y: 0, angle: 0, scale: 1 };
+  const t = {
+    schema: 'reshoot.transforms', version: 2, params: {}, createdBy: 'test',
+    source: { path: 'x.mp4', width: W, height: H, fps: { num: 25, den: 1 }, frameCount: 1 },
+    frames: [{ index: 0, interframe: [1, 0, 0, 0, 1, 0], trajectory: p, smoothed: p, correction: c, inliers: 0 }],
+    shots: [{ start: 0, end: 1 }], notes: [],
+    crop: { ...crop, minimalZoom: [1], limited: false },
+  };
+  validateTransforms(t);
+  return t;
+}
+
+test('stabilizeFrame: identity returns the frame; a shift of +5 moves content right by 5; fill border is black', async () => {
   const f = await loadImage(mediaFile('graf1.png'), W, H);
-  const same = await applyCorrection(f, [1, 0, 0, 0, 1, 0], { border: 'zoom', zoom: 1 });
+  const same = await stabilizeFrame(f, oneFrame([1, 0, 0, 0, 1, 0], { border: 'zoom', zoom: 1 }), 0);
   assert.deepEqual(same.data, f.data);
-  const moved = await applyCorrection(f, translation(5, 0), { border: 'fill' });
+  const moved = await stabilizeFrame(f, oneFrame(translation(5, 0), { border: 'fill', zoom: 1 }), 0);
   for (const [x, y] of [[10, 10], [200, 100], [300, 230]]) {
     for (let ch = 0; ch < 3; ch++) assert.equal(moved.data[(y * W + x) * 3 + ch], f.data[(y * W + x - 5) * 3 + ch]);
   }

@@ -2,8 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import type { Frame } from '../src/video/types.js';
+import { loadOpenCV } from '../src/cv/opencv.js';
 import {
-  analyzeMotion, applyCorrection, makeShakyClip, outputTransform, planStabilization, reshakeFrame, reshakeMatrix, toGray,
+  analyzeMotion, buildTransforms, invert, makeShakyClip, outputTransform, planStabilization, reshakeFrameAt, reshakeMatrix, stabilizeFrame, toGray,
+  warpAt, warpFrameSync,
 } from '../src/stabilize/index.js';
 import { residualJitter } from '../src/metrics/index.js';
 import { mediaFile } from './helpers.js';
@@ -20,19 +22,23 @@ test('stabilize -> re-shake restores the original frames (PSNR bound) and stabil
   const base = await loadImage(mediaFile('building.jpg'), 480, 360);
   const clip = await makeShakyClip(base, { frames: 20, width: W, height: H, pan: [1.2, 0.4], amplitude: 5, amplitudeDeg: 0.6, seed: 21 });
   const motions = await analyzeMotion(await Promise.all(clip.frames.map(toGray)));
-  const { plan } = planStabilization(motions.map((m) => m.matrix), { width: W, height: H, smoother: 'gaussian', sigma: 10, border: 'zoom' });
+  const { plan, trajectory, smoothed } = planStabilization(motions.map((m) => m.matrix), { width: W, height: H, smoother: 'gaussian', sigma: 10, border: 'zoom' });
   const zoom = plan.zoom as number;
+  const transforms = buildTransforms({
+    source: { path: 'clip', width: W, height: H, fps: { num: 25, den: 1 }, frameCount: clip.frames.length },
+    params: {}, createdBy: 'test', motions, trajectory, smoothed, plan,
+  });
+  const cv = await loadOpenCV();
   const ones: Frame = { width: W, height: H, data: new Uint8Array(W * H * 3).fill(255) };
   const psnrs: number[] = [];
   const stabilized: Frame[] = [];
   for (let t = 0; t < clip.frames.length; t++) {
-    const c = plan.corrections[t];
-    const stab = await applyCorrection(clip.frames[t], c, { border: 'zoom', zoom });
+    const stab = await stabilizeFrame(clip.frames[t], transforms, t);
     stabilized.push(stab);
-    const back = await reshakeFrame(stab, c, zoom);
+    const back = await reshakeFrameAt(stab, transforms, t);
     // valid: pixels whose round trip stays inside both sources (all-ones image warped forward and back, black fill)
-    const fwd = await applyCorrection(ones, c, { border: 'zoom', zoom, fill: 'black' });
-    const valid = await reshakeFrame(fwd, c, zoom, { fill: 'black' });
+    const F = warpAt(transforms, t).matrix;
+    const valid = warpFrameSync(cv, warpFrameSync(cv, ones, F, 'black'), invert(F), 'black');
     let se = 0, n = 0;
     for (let i = 0; i < W * H; i++) {
       if (valid.data[3 * i] < 255) continue;

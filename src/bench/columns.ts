@@ -3,7 +3,10 @@
  * aggregates them. This list is the single source of the header, of the
  * summary rows and of docs/bench-columns.md (a test checks the doc lists
  * exactly these names). Names are stable: add columns, never rename.
+ * Timing columns derive from the pipeline's STAGES list, so a new stage gets
+ * its column without an edit here.
  */
+import { STAGES, type StageName } from '../pipeline/events.js';
 
 /** How a per-video summary row combines its segments' values. */
 export type Aggregate = 'key' | 'sum' | 'max' | 'min' | 'mean' | 'verdict' | 'join' | 'none';
@@ -25,9 +28,18 @@ const c = (name: string, unit: string, aggregate: Aggregate, description: string
   ...(better && { better }),
 });
 
-/** Pipeline stages with a timing column `time_<stage>_s` each (stages not run stay empty). */
-export const STAGES = ['decode', 'decompose', 'stabilize', 'segment', 'generate', 'temporal', 'footlock', 'composite', 'blend', 'reshake', 'encode'] as const;
-export type StageName = (typeof STAGES)[number];
+/** A pipeline stage (src/pipeline/events.ts STAGES): each has a timing column. */
+export type { StageName };
+
+/** The timing column of a stage: `time_<stage>_s`. */
+export const timingColumn = (stage: StageName): string => `time_${stage}_s`;
+
+/**
+ * Timing columns older CSVs carry (results/baseline-validation.csv): stage
+ * names the pipeline no longer reports. Kept in the header, always empty, so
+ * that old and new CSVs read and compare alike (names are never removed).
+ */
+export const LEGACY_TIMING_COLUMNS = ['time_blend_s', 'time_reshake_s'] as const;
 
 export const VALIDATION_COLUMNS: readonly ColumnSpec[] = [
   c('run_id', '', 'key', 'identifier of the run (its start time, UTC, as in the file name)'),
@@ -46,7 +58,9 @@ export const VALIDATION_COLUMNS: readonly ColumnSpec[] = [
   c('source_fps', 'frames/s', 'key', 'frame rate of the source video'),
   c('wall_s', 's', 'sum', 'wall time of the segment\'s pipeline work (measurement excluded); compared with the time budget', 'lower'),
   c('process_fps', 'frames/s', 'mean', 'frames / wall_s', 'higher'),
-  ...STAGES.map((s) => c(`time_${s}_s`, 's', 'sum', `wall time in the ${s} stage; empty when the stage did not run`, 'lower')),
+  ...STAGES.map((s) => c(timingColumn(s), 's', 'sum', `wall time in the ${s} stage; empty when the stage did not run`, 'lower')),
+  c('time_blend_s', 's', 'sum', 'runs before the finish step had its own column: the finish step\'s share (blend, re-shake, encode); empty now, see time_finish_s', 'lower'),
+  c('time_reshake_s', 's', 'sum', 'never filled by the pipeline (re-shake is part of the finish step); empty', 'lower'),
   c('time_measure_s', 's', 'sum', 'time spent computing the quality metrics (not part of wall_s)'),
   c('rss_peak_mib', 'MiB', 'max', 'peak resident memory of the reshoot process, sampled every `rss_interval_ms`', 'lower'),
   c('tree_rss_peak_mib', 'MiB', 'max', 'peak of the summed resident memory of reshoot and its child processes (ffmpeg, generator)', 'lower'),

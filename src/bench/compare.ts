@@ -50,19 +50,22 @@ function groupKey(r: Row): string {
   return `${r.dataset}\u0000${r.configuration}`;
 }
 
+/** Rows grouped by a key, each group in input order. */
+export function groupRows(rows: Row[], key: (r: Row) => string): Map<string, Row[]> {
+  const m = new Map<string, Row[]>();
+  for (const r of rows) {
+    const k = key(r);
+    const list = m.get(k);
+    if (list) list.push(r);
+    else m.set(k, [r]);
+  }
+  return m;
+}
+
 /** Per-metric changes between two sets of validation rows. */
 export function compareRows(aRows: Row[], bRows: Row[], metrics: readonly string[] = COMPARED_METRICS): MetricChange[] {
   const seg = (rows: Row[]) => rows.filter((r) => r.row_type === 'segment' && !r.error);
-  const groups = (rows: Row[]) => {
-    const m = new Map<string, Row[]>();
-    for (const r of seg(rows)) {
-      const k = groupKey(r);
-      const list = m.get(k);
-      if (list) list.push(r);
-      else m.set(k, [r]);
-    }
-    return m;
-  };
+  const groups = (rows: Row[]) => groupRows(seg(rows), groupKey);
   const ga = groups(aRows);
   const gb = groups(bRows);
   const out: MetricChange[] = [];

@@ -1,7 +1,7 @@
 /**
  * The bench harness: GPU memory sampler, validation row columns and budgets,
  * the validation runner with its pluggable RunConfiguration, CSV in/out,
- * comparison of two runs, the HTML report and the environment sidecar.
+ * comparison of two runs or of a run with a baseline, the HTML report and the environment sidecar.
  */
 export * from './columns.js';
 export * from './budgets.js';
@@ -12,6 +12,22 @@ export * from './environment.js';
 export * from './runner.js';
 export * from './stabilize-run.js';
 export { compareRows, noiseBand, formatComparison, COMPARED_METRICS, type MetricChange } from './compare.js';
+export {
+  BASELINE_SUITES,
+  STABILIZATION_SUITE,
+  VALIDATION_SUITE,
+  bandWidth,
+  baselinePath,
+  compareWithBaseline,
+  formatBaselineReport,
+  readBaseline,
+  suiteFor,
+  type Band,
+  type BaselineCheck,
+  type BaselineReport,
+  type BaselineSuite,
+  type BaselineVerdict,
+} from './baseline.js';
 export {
   reportHtml,
   validationFigures,

@@ -29,7 +29,7 @@ import { LEFT_ANKLE, RIGHT_ANKLE } from '../pose/types.js';
 import type { SegmentPlan } from '../segment/index.js';
 import { accumulatePath, compose, invert, loadTransforms, warpAt, type Mat2x3 } from '../stabilize/index.js';
 import { decodeFrames, encodeFrames } from '../video/index.js';
-import type { StageName } from './columns.js';
+import { SEGMENT_STAGES, STEP_NAMES } from '../pipeline/events.js';
 import type { BenchConfiguration, FeetMetrics, FlickerMetrics, OpenSegment, RunConfiguration, SegmentMetrics, StabilizationMetrics } from './runner.js';
 import { sliceGroundTruth } from './stabilize-run.js';
 
@@ -39,26 +39,6 @@ export const PIPELINE_CONFIGURATIONS: readonly BenchConfiguration[] = [
   { id: 'balanced-synthetic', preset: 'balanced', generator: 'synthetic', segments: 3, notes: 'synthetic stand-in generator (not a model)' },
   { id: 'quality-synthetic', preset: 'quality', generator: 'synthetic', segments: 3, notes: 'synthetic stand-in generator (not a model)' },
 ];
-
-/** Per-segment pipeline stage -> bench column. Masks are part of decompose. */
-const STAGE_COLUMN: Record<string, StageName> = {
-  decode: 'decode',
-  masks: 'decompose',
-  generate: 'generate',
-  temporal: 'temporal',
-  composite: 'composite',
-  footlock: 'footlock',
-  encode: 'encode',
-};
-/** Whole-video steps -> bench column. */
-const STEP_COLUMN: Record<string, StageName> = {
-  stabilize: 'stabilize',
-  pose: 'decompose',
-  plate: 'decompose',
-  plan: 'segment',
-  contacts: 'footlock',
-  finish: 'blend',
-};
 
 export const runPipeline: RunConfiguration = async (video, config, hooks) => {
   let input = video.path;
@@ -103,8 +83,12 @@ export const runPipeline: RunConfiguration = async (video, config, hooks) => {
     // A segment reused from an earlier run has no events: open it now.
     const s = open.get(seg.index) ?? (await hooks.openSegment({ index: seg.index, start: seg.start, end: seg.end }));
     const record = manifest.segments[seg.index];
-    for (const [stage, secs] of Object.entries(record?.seconds ?? {})) if (STAGE_COLUMN[stage]) s.addStageTime(STAGE_COLUMN[stage], secs);
-    for (const [step, column] of Object.entries(STEP_COLUMN)) if (manifest.steps[step]?.seconds) s.addStageTime(column, shareOf(step));
+    // Timing columns are the pipeline's own stage names: segment stages per segment, whole-video steps shared equally.
+    for (const stage of SEGMENT_STAGES) {
+      const secs = record?.seconds[stage];
+      if (secs !== undefined) s.addStageTime(stage, secs);
+    }
+    for (const step of STEP_NAMES) if (manifest.steps[step]?.seconds) s.addStageTime(step, shareOf(step));
     await s.close(metrics[seg.index]);
   }
 };

@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VideoInfo } from '../video/index.js';
 import type { GroundTruth } from '../datasets/index.js';
-import { emptyRow, STAGES, type StageName, type ValidationRow } from './columns.js';
+import { STAGES } from '../pipeline/events.js';
+import { emptyRow, timingColumn, type StageName, type ValidationRow } from './columns.js';
 import { DEFAULT_BUDGETS, judgeRow, round, summaryRow, type Budgets } from './budgets.js';
 import { GpuSampler, type GpuMemoryStats, type GpuSamplerOptions } from './gpu-sampler.js';
 import { startRssSampler, type RssPeaks } from '../util/process-tree.js';
@@ -386,7 +387,7 @@ export async function runValidation(matrix: ValidationMatrix, run: RunConfigurat
                   closed = true;
                   const { rssPeaks, gpu } = await stopSampling();
                   const wall = [...stageTimes.values()].reduce((a, b) => a + b, 0);
-                  for (const st of STAGES) if (stageTimes.has(st)) row[`time_${st}_s`] = cell(stageTimes.get(st)!, 5);
+                  for (const st of STAGES) if (stageTimes.has(st)) row[timingColumn(st)] = cell(stageTimes.get(st)!, 5);
                   row.time_measure_s = cell(measureSeconds, 5);
                   if (result && 'error' in result) {
                     row.error = errorText(result.error);
@@ -443,7 +444,7 @@ export async function runValidation(matrix: ValidationMatrix, run: RunConfigurat
               const m = await measured(() => fn(), opts.gpu ?? {}, rssIntervalMs);
               const dt = seconds(t);
               videoWall += dt;
-              const key = `time_${name}_s`;
+              const key = timingColumn(name);
               videoLevel[key] = cell(Number(videoLevel[key] || 0) + dt, 5);
               // Several video-level stages: keep the highest peaks.
               const before = { rss: videoLevel.rss_peak_mib, tree: videoLevel.tree_rss_peak_mib, gpu: videoLevel.gpu_mem_peak_mib };
@@ -470,8 +471,9 @@ export async function runValidation(matrix: ValidationMatrix, run: RunConfigurat
           if (videoWall > 0) {
             summary.wall_s = round(Number(summary.wall_s || 0) + videoWall);
             for (const s of STAGES) {
-              const v = videoLevel[`time_${s}_s`];
-              if (v !== '') summary[`time_${s}_s`] = round(Number(summary[`time_${s}_s`] || 0) + Number(v));
+              const col = timingColumn(s);
+              const v = videoLevel[col];
+              if (v !== '') summary[col] = round(Number(summary[col] || 0) + Number(v));
             }
             for (const k of ['rss_peak_mib', 'tree_rss_peak_mib', 'gpu_mem_peak_mib', 'gpu_proc_peak_mib']) {
               if (videoLevel[k] !== '') summary[k] = Math.max(Number(videoLevel[k]), Number(summary[k] || 0));

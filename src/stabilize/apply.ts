@@ -19,7 +19,7 @@ import { loadOpenCV } from '../cv/opencv.js';
 import type { Frame, GrayFrame } from '../video/types.js';
 import { ReshootError } from '../util/errors.js';
 import { applyPoint, compose, frameCentre, invert, scaleAbout, translation, type Mat2x3 } from '../geometry/index.js';
-import { warpFrameSync, type FillMode } from './correction.js';
+import { rectCoverage, warpFrameSync, type FillMode } from './correction.js';
 import type { TransformsData } from './transforms-file.js';
 
 export type StabilizedGeometry =
@@ -156,39 +156,4 @@ export async function* reshakeFrames<F extends Frame | GrayFrame>(s: AsyncIterab
 export function edgeCopyFraction(t: TransformsData, frame: number, g: StabilizedGeometry): number {
   const { matrix, width, height } = warpAt(t, frame, g);
   return Math.max(0, 1 - rectCoverage(invert(matrix), width, height, t.source.width, t.source.height));
-}
-
-type Pt = [number, number];
-
-function clip(poly: Pt[], inside: (p: Pt) => boolean, cut: (a: Pt, b: Pt) => Pt): Pt[] {
-  const out: Pt[] = [];
-  for (let i = 0; i < poly.length; i++) {
-    const a = poly[i], b = poly[(i + 1) % poly.length];
-    const ia = inside(a), ib = inside(b);
-    if (ia) out.push(a);
-    if (ia !== ib) out.push(cut(a, b));
-  }
-  return out;
-}
-
-/**
- * area(window [0,winW-1]x[0,winH-1] ∩ m([0,srcW-1]x[0,srcH-1])) / area(window)
- * (Sutherland-Hodgman; m of a rectangle is a convex quadrilateral).
- */
-export function rectCoverage(m: Mat2x3, srcW: number, srcH: number, winW: number, winH: number): number {
-  const X = winW - 1, Y = winH - 1;
-  let poly: Pt[] = ([[0, 0], [srcW - 1, 0], [srcW - 1, srcH - 1], [0, srcH - 1]] as Pt[]).map(([x, y]) => applyPoint(m, x, y));
-  const cutX = (x0: number) => (a: Pt, b: Pt): Pt => [x0, a[1] + ((x0 - a[0]) / (b[0] - a[0])) * (b[1] - a[1])];
-  const cutY = (y0: number) => (a: Pt, b: Pt): Pt => [a[0] + ((y0 - a[1]) / (b[1] - a[1])) * (b[0] - a[0]), y0];
-  poly = clip(poly, (p) => p[0] >= 0, cutX(0));
-  if (poly.length) poly = clip(poly, (p) => p[0] <= X, cutX(X));
-  if (poly.length) poly = clip(poly, (p) => p[1] >= 0, cutY(0));
-  if (poly.length) poly = clip(poly, (p) => p[1] <= Y, cutY(Y));
-  if (poly.length < 3) return 0;
-  let s = 0;
-  for (let i = 0; i < poly.length; i++) {
-    const a = poly[i], b = poly[(i + 1) % poly.length];
-    s += a[0] * b[1] - b[0] * a[1];
-  }
-  return Math.min(1, Math.abs(s) / 2 / (X * Y));
 }

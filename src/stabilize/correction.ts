@@ -7,7 +7,7 @@
  *   correction C_t = S_t ∘ P_t^-1      (source frame t px -> stabilized px)
  *   output     F_t = Z(z_t) ∘ C_t      (Z = uniform scale z about the frame centre)
  *
- * F_t is what applyCorrection warps with (output(F_t(p)) = source(p)).
+ * F_t is what stabilizeFrame (apply.ts) warps with (output(F_t(p)) = source(p)).
  * Corrections are stored WITHOUT the zoom; the zoom is one number for the
  * clip ('zoom'), one per frame ('adaptive') or 1 ('fill').
  *
@@ -15,7 +15,7 @@
  * an output pixel is "covered" when its source position lies inside it, so
  * bilinear sampling never reads outside the source.
  */
-import { loadOpenCV, type CV } from '../cv/opencv.js';
+import type { CV } from '../cv/opencv.js';
 import type { Frame } from '../video/types.js';
 import { ReshootError } from '../util/errors.js';
 import { gaussianKernel, pathMatrices } from './smooth.js';
@@ -96,7 +96,7 @@ export function minimalZoom(correction: Mat2x3, width: number, height: number): 
  * 'adaptive': per-frame minimal zoom, max-filtered over ±3 sigma then
  *   Gaussian-smoothed (same truncated window, edges replicated), which keeps
  *   every frame at or above its own minimal zoom while avoiding zoom pumping.
- * 'fill': zoom 1; uncovered pixels are filled (see applyCorrection).
+ * 'fill': zoom 1; uncovered pixels are filled black (see stabilizeFrame).
  */
 export function planCorrections(raw: PathParams[], smoothed: PathParams[], opts: PlanOptions): CorrectionPlan {
   const { width, height } = opts;
@@ -154,48 +154,38 @@ function clipHalfPlane(poly: Pt[], inside: (p: Pt) => boolean, cut: (a: Pt, b: P
   return out;
 }
 
-function polygonArea(poly: Pt[]): number {
+/**
+ * area(window [0,winW-1]x[0,winH-1] ∩ m([0,srcW-1]x[0,srcH-1])) / area(window)
+ * (Sutherland-Hodgman; m of a rectangle is a convex quadrilateral).
+ */
+export function rectCoverage(m: Mat2x3, srcW: number, srcH: number, winW: number, winH: number): number {
+  const X = winW - 1, Y = winH - 1;
+  let poly: Pt[] = ([[0, 0], [srcW - 1, 0], [srcW - 1, srcH - 1], [0, srcH - 1]] as Pt[]).map(([x, y]) => applyPoint(m, x, y));
+  const cutX = (x0: number) => (a: Pt, b: Pt): Pt => [x0, a[1] + ((x0 - a[0]) / (b[0] - a[0])) * (b[1] - a[1])];
+  const cutY = (y0: number) => (a: Pt, b: Pt): Pt => [a[0] + ((y0 - a[1]) / (b[1] - a[1])) * (b[0] - a[0]), y0];
+  poly = clipHalfPlane(poly, (p) => p[0] >= 0, cutX(0));
+  if (poly.length) poly = clipHalfPlane(poly, (p) => p[0] <= X, cutX(X));
+  if (poly.length) poly = clipHalfPlane(poly, (p) => p[1] >= 0, cutY(0));
+  if (poly.length) poly = clipHalfPlane(poly, (p) => p[1] <= Y, cutY(Y));
+  if (poly.length < 3) return 0;
   let s = 0;
   for (let i = 0; i < poly.length; i++) {
     const a = poly[i], b = poly[(i + 1) % poly.length];
     s += a[0] * b[1] - b[0] * a[1];
   }
-  return Math.abs(s) / 2;
+  return Math.min(1, Math.abs(s) / 2 / (X * Y));
 }
 
 /**
  * Fraction of the output window [0,W-1]x[0,H-1] whose source position (under
  * the output transform F, source -> output) lies inside the source frame:
- * area(window ∩ F(source rect)) / area(window), by exact polygon clipping
- * (Sutherland-Hodgman; F(source rect) is a convex quadrilateral).
+ * area(window ∩ F(source rect)) / area(window), by exact polygon clipping.
  */
 export function coverage(outputTransformMatrix: Mat2x3, width: number, height: number): number {
-  const W = width - 1, H = height - 1;
-  let poly: Pt[] = ([[0, 0], [W, 0], [W, H], [0, H]] as Pt[]).map(([x, y]) => applyPoint(outputTransformMatrix, x, y));
-  const cutX = (x0: number) => (a: Pt, b: Pt): Pt => {
-    const t = (x0 - a[0]) / (b[0] - a[0]);
-    return [x0, a[1] + t * (b[1] - a[1])];
-  };
-  const cutY = (y0: number) => (a: Pt, b: Pt): Pt => {
-    const t = (y0 - a[1]) / (b[1] - a[1]);
-    return [a[0] + t * (b[0] - a[0]), y0];
-  };
-  poly = clipHalfPlane(poly, (p) => p[0] >= 0, cutX(0));
-  if (poly.length) poly = clipHalfPlane(poly, (p) => p[0] <= W, cutX(W));
-  if (poly.length) poly = clipHalfPlane(poly, (p) => p[1] >= 0, cutY(0));
-  if (poly.length) poly = clipHalfPlane(poly, (p) => p[1] <= H, cutY(H));
-  return poly.length < 3 ? 0 : Math.min(1, polygonArea(poly) / (W * H));
+  return rectCoverage(outputTransformMatrix, width, height, width, height);
 }
 
 // ---------------------------------------------------------------- warping
-
-export interface ApplyOptions {
-  border?: BorderPolicy;
-  /** Zoom for this frame (from the plan; default 1). */
-  zoom?: number;
-  /** How uncovered pixels are filled (default: 'black' for 'fill', 'replicate' otherwise, where only interpolation slivers can occur). */
-  fill?: FillMode;
-}
 
 /** Warps an RGB or gray frame so that out(M(p)) = frame(p) (bilinear); the output has `size` (default the frame's). */
 export function warpFrameSync<F extends Frame>(cv: CV, frame: F, m: Mat2x3, fill: FillMode = 'black', size?: { width: number; height: number }): F {
@@ -216,16 +206,4 @@ export function warpFrameSync<F extends Frame>(cv: CV, frame: F, m: Mat2x3, fill
     dst.delete();
     M.delete();
   }
-}
-
-/**
- * Warps frame t with F_t = Z(zoom) ∘ correction: the stabilized frame (same size).
- * @deprecated Low-level; with a transforms.json use stabilizeFrame (apply.ts), which knows the per-frame zoom rule.
- */
-export async function applyCorrection(frame: Frame, correction: Mat2x3, opts: ApplyOptions = {}): Promise<Frame> {
-  const cv = await loadOpenCV();
-  const border = opts.border ?? 'zoom';
-  const zoom = border === 'fill' ? 1 : opts.zoom ?? 1;
-  const fill = opts.fill ?? (border === 'fill' ? 'black' : 'replicate');
-  return warpFrameSync(cv, frame, outputTransform(correction, zoom, frame.width, frame.height), fill);
 }

@@ -1,8 +1,13 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
+  VALIDATION_SUITE,
+  baselinePath,
   compareRows,
+  compareWithBaseline,
+  formatBaselineReport,
   formatComparison,
+  readBaseline,
   formatSummaryTable,
   latestResult,
   readCsv,
@@ -25,6 +30,7 @@ export interface BenchCliOptions {
   kernels?: boolean;
   compare?: string[];
   failOnRegression?: boolean;
+  bands?: boolean;
   html?: string;
   from?: string;
   budgetGpuGb: number;
@@ -37,10 +43,16 @@ export interface BenchCliOptions {
 const list = (s: string | undefined) => (s ? s.split(',').map((x) => x.trim()).filter(Boolean) : undefined);
 
 export async function benchCommand(opts: BenchCliOptions): Promise<void> {
+  if (opts.bands && opts.compare?.length !== 2) throw new ReshootError('--bands goes with --compare <baseline.csv> <fresh.csv>');
+  if (opts.compare?.length === 1) return baselineMode(opts, opts.compare[0]);
   if (opts.compare) return compareMode(opts);
   if (opts.html) return htmlMode(opts);
   if (opts.from) throw new ReshootError('--from is for --html (which CSV to render)');
   if (opts.kernels) return kernelsMode(opts);
+  await validationRun(opts);
+}
+
+async function validationRun(opts: BenchCliOptions, matrix: { datasets?: string[]; configurations?: string[] } = {}) {
   if (!(opts.budgetGpuGb > 0)) throw new ReshootError(`--budget-gpu-gb must be positive; got ${opts.budgetGpuGb}`);
   if (!(opts.budgetSeconds > 0)) throw new ReshootError(`--budget-seconds must be positive; got ${opts.budgetSeconds}`);
   if (!(opts.repeat >= 1)) throw new ReshootError(`--repeat must be at least 1; got ${opts.repeat}`);
@@ -53,8 +65,8 @@ export async function benchCommand(opts: BenchCliOptions): Promise<void> {
   let result;
   try {
     result = await runValidationToCsv({
-      datasets: list(opts.datasets),
-      configurations: list(opts.configs),
+      datasets: list(opts.datasets) ?? matrix.datasets,
+      configurations: list(opts.configs) ?? matrix.configurations,
       segments,
       maxFrames: opts.maxFrames,
       repeats: opts.repeat,
@@ -73,6 +85,29 @@ export async function benchCommand(opts: BenchCliOptions): Promise<void> {
   }
   process.stdout.write(`${formatSummaryTable(result.rows)}\n`);
   process.stdout.write(`wrote ${result.csvPath} and ${result.envPath} (${result.seconds.toFixed(1)} s)\n`);
+  return result;
+}
+
+/**
+ * A fresh validation run judged against a committed baseline with fixed
+ * noise bands (src/bench/baseline.ts). Without --datasets/--configs it runs
+ * the baseline's own datasets and configurations.
+ */
+async function baselineMode(opts: BenchCliOptions, arg: string): Promise<void> {
+  const path = resolve(baselinePath(arg, VALIDATION_SUITE, packageRoot()));
+  const { rows: baseline, suite } = readBaseline(path);
+  if (suite !== VALIDATION_SUITE) {
+    throw new ReshootError(`${arg} is a ${suite.name} baseline; \`reshoot bench\` runs the validation suite (compare a fresh ${suite.name} CSV with --compare ${arg} <fresh.csv> --bands)`);
+  }
+  const uniq = (k: string) => [...new Set(baseline.map((r) => r[k]).filter(Boolean))];
+  const result = await validationRun(opts, { datasets: uniq('dataset'), configurations: uniq('configuration') });
+  judgeAgainstBaseline(path, baseline, result.rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, String(v)]))), suite, result.csvPath);
+}
+
+function judgeAgainstBaseline(path: string, baseline: Record<string, string>[], fresh: Record<string, string>[], suite: ReturnType<typeof readBaseline>['suite'], freshPath: string): void {
+  const report = compareWithBaseline(baseline, fresh, suite);
+  process.stdout.write(`baseline = ${path}\nfresh    = ${freshPath}\n${formatBaselineReport(report)}\n`);
+  if (report.failures) throw new ReshootError(`${report.failures} failure(s) against the baseline (outside the noise band, missing or errored); if the change is intended, re-commit the baseline`, { exitCode: 3 });
 }
 
 async function kernelsMode(opts: BenchCliOptions): Promise<void> {
@@ -82,7 +117,11 @@ async function kernelsMode(opts: BenchCliOptions): Promise<void> {
 
 function compareMode(opts: BenchCliOptions): void {
   const files = opts.compare!;
-  if (files.length !== 2) throw new ReshootError(`--compare needs two CSV files (A = before, B = after); got ${files.length}`);
+  if (files.length !== 2) throw new ReshootError(`--compare takes a baseline (or auto) to run against, or two CSV files (A = before, B = after); got ${files.length}`);
+  if (opts.bands) {
+    const { rows, suite } = readBaseline(resolve(files[0]));
+    return judgeAgainstBaseline(files[0], rows, readCsv(resolve(files[1])), suite, files[1]);
+  }
   const [a, b] = files.map((f) => readCsv(resolve(f)));
   const changes = compareRows(a, b);
   if (changes.length === 0) throw new ReshootError(`${files[0]} and ${files[1]} share no (dataset, configuration) with a measured metric`);
