@@ -184,3 +184,18 @@ test('offset field: content that moved (a residual far above the typical one) pa
   // Deep inside the blotch (>= 3 sigma from its edge) the field is its offset, 10.
   for (const c of [0, 1, 2]) assert.ok(Math.abs(at(50, 20, c) - 10) < 0.01, `blotch channel ${c}: ${at(50, 20, c)}`);
 });
+
+test('keepUnchanged: pixels the generator reproduced keep its value; changed ones take the filtered value; linear between', async () => {
+  const { keepUnchangedPixels } = await import('../src/temporal/index.js');
+  const px = (...v: number[]) => ({ width: v.length / 3, height: 1, data: Uint8Array.from(v) });
+  const guide = px(100, 100, 100, 100, 100, 100, 100, 100, 100);
+  // Pixel 0 reproduced exactly, pixel 1 off by 6 (between k = 4 and 2k = 8: w = 0.5), pixel 2 off by 50.
+  const generated = px(100, 100, 100, 106, 100, 100, 150, 100, 100);
+  const filtered = px(90, 90, 90, 96, 90, 90, 140, 90, 90);
+  const out = keepUnchangedPixels(filtered, generated, guide, 4);
+  assert.deepEqual([...out.data], [100, 100, 100, 101, 95, 95, 140, 90, 90]);
+  // Through the filter: a passthrough (generated = guide) comes out unchanged, frame after frame.
+  const tc = new TemporalConsistency({ keepUnchanged: 4 });
+  const frames = [0, 1, 2].map((k) => ({ width: 64, height: 48, data: Uint8Array.from({ length: 64 * 48 * 3 }, (_, i) => (i * 7 + k * 13) % 256) }));
+  for (const f of frames) assert.deepEqual((await tc.push(f, f)).frame.data, f.data);
+});

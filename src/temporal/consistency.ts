@@ -58,6 +58,14 @@ export interface TemporalOptions {
    * this (8-bit gray levels, at the flow size). 255 turns it off. Default 12.
    */
   maxGuideError?: number;
+  /**
+   * Pixels where the generated frame is within this many levels (largest channel) of the guide keep
+   * the generated value; from 2x this the filtered value is used, linearly in between. For a pipeline
+   * whose guide is the real input: what the generator reproduced carries the input's real motion and
+   * has no flicker to remove (a passthrough must stay the input). Needs an RGB guide of the same size.
+   * 0 turns it off (default: in benchmarks the guide may be the clean ground truth).
+   */
+  keepUnchanged?: number;
 }
 
 export const TEMPORAL_DEFAULTS = Object.freeze({
@@ -111,6 +119,7 @@ export class TemporalConsistency {
   readonly flowScale: number;
   readonly carry: boolean;
   readonly maxGuideError: number;
+  readonly keepUnchanged: number;
   private readonly farneback?: FarnebackOptions;
   private readonly resets: Set<number>;
   private index = 0;
@@ -141,6 +150,8 @@ export class TemporalConsistency {
     this.flowScale = opts.flowScale ?? TEMPORAL_DEFAULTS.flowScale;
     this.carry = opts.carry ?? TEMPORAL_DEFAULTS.carry;
     this.maxGuideError = opts.maxGuideError ?? TEMPORAL_DEFAULTS.maxGuideError;
+    this.keepUnchanged = opts.keepUnchanged ?? 0;
+    if (!(this.keepUnchanged >= 0)) throw new ReshootError(`keepUnchanged must be a number of levels >= 0, got ${this.keepUnchanged}`);
     if (!(this.maxGuideError >= 0)) throw new ReshootError(`maxGuideError must be >= 0, got ${this.maxGuideError}`);
     checkStrength(this.strength);
     flowSize(64, 64, this.flowScale);
@@ -174,6 +185,17 @@ export class TemporalConsistency {
    * cheapest), `generated` the generator's frame.
    */
   async push(guide: Frame | GrayFrame, generated: Frame): Promise<TemporalStep> {
+    const step = await this.filter(guide, generated);
+    const k = this.keepUnchanged;
+    if (k > 0 && guide.width === generated.width && guide.height === generated.height && guide.data.length === generated.data.length) {
+      const frame = keepUnchangedPixels(step.frame, generated, guide as Frame, k);
+      this.prevOut = frame;
+      return { ...step, frame };
+    }
+    return step;
+  }
+
+  private async filter(guide: Frame | GrayFrame, generated: Frame): Promise<TemporalStep> {
     const { width: W, height: H } = generated;
     if (generated.data.length !== W * H * 3) throw new ReshootError(`generated frame ${this.index} is not ${W}x${H} RGB`);
     const fs = flowSize(W, H, this.flowScale);
@@ -351,4 +373,18 @@ export async function temporalVideo(generatedPath: string, guidePath: string, ou
   }
   await encodeFrames(run(), outPath, { fps: gi.fps, overwrite: opts.overwrite });
   return { frames, meanReliable: blended ? reliableSum / blended : 0, resets, seconds: (performance.now() - started) / 1000 };
+}
+
+/** See TemporalOptions.keepUnchanged: out = G + w (F - G), w = clamp((d - k) / k, 0, 1), d = max_c |G - guide|. */
+export function keepUnchangedPixels(filtered: Frame, generated: Frame, guide: Frame, k: number): Frame {
+  const F = filtered.data, G = generated.data, I = guide.data;
+  const out = new Uint8Array(F.length);
+  for (let j = 0; j < F.length; j += 3) {
+    const d = Math.max(Math.abs(G[j] - I[j]), Math.abs(G[j + 1] - I[j + 1]), Math.abs(G[j + 2] - I[j + 2]));
+    const w = d <= k ? 0 : d >= 2 * k ? 1 : (d - k) / k;
+    out[j] = Math.round(G[j] + w * (F[j] - G[j]));
+    out[j + 1] = Math.round(G[j + 1] + w * (F[j + 1] - G[j + 1]));
+    out[j + 2] = Math.round(G[j + 2] + w * (F[j + 2] - G[j + 2]));
+  }
+  return { width: filtered.width, height: filtered.height, data: out };
 }
