@@ -1,7 +1,10 @@
 /**
  * End-to-end acceptance bench (the whole pipeline judged from its output's pixels):
  *
- *   node --import tsx bench/end-to-end.ts [--clips vtest-shake,megamind,vtest-pan-shake] [--ablation] [--out results/]
+ *   node --import tsx bench/end-to-end.ts [--clips vtest-shake,megamind,vtest-pan-shake,all-cuts,full-frame-person,no-person] [--ablation] [--out results/]
+ *
+ * Default: the first three. The last three are the bad inputs (passthrough only: they must finish with a note in
+ * run.json and keep the identity).
  *
  * Writes results/<ts>-end-to-end.csv (one row per clip x generator x variant) and
  * contact sheets (input | output | 4x difference at 6 frames) under

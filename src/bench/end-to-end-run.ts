@@ -22,12 +22,15 @@ import { decodeFrames, encodeFrames, probeVideo } from '../video/index.js';
 import { sheetFrames, writeContactSheet } from './contact-sheet.js';
 import { measureEndToEnd, type EndToEndSummary } from './end-to-end.js';
 import { RECOLOR_TINT } from '../generate/recolor.js';
+import { BAD_INPUTS, badInputClip, type BadInput } from './end-to-end-clips.js';
 
 export interface EndToEndClip {
   id: string;
   what: string;
   /** Makes the clip (once; cached) and returns its path. */
   prepare(cacheDir: string): Promise<string>;
+  /** Bad inputs run passthrough only: they must finish, note why in run.json and keep the identity. */
+  passthroughOnly?: boolean;
 }
 
 /** A prefix of a real clip (frames [0, count)), re-encoded near-losslessly. */
@@ -67,6 +70,19 @@ export const END_TO_END_CLIPS: readonly EndToEndClip[] = [
   },
 ];
 
+const BAD_INPUT_WHAT: Record<BadInput, string> = {
+  'all-cuts': 'every frame a new shot (vtest and Megamind frames alternating), 32 frames at 640x480',
+  'full-frame-person': 'vtest.avi magnified 5x and panned with one walker, who fills the frame height, 32 frames',
+  'no-person': 'building.jpg through a handheld camera: nobody in the frame, 32 frames',
+};
+
+export const BAD_INPUT_CLIPS: readonly EndToEndClip[] = BAD_INPUTS.map((kind) => ({
+  id: kind,
+  what: BAD_INPUT_WHAT[kind],
+  passthroughOnly: true,
+  prepare: (dir: string) => badInputClip(kind, join(dir, `${kind}.mp4`), { width: 640, height: 480, frames: 32 }),
+}));
+
 export interface EndToEndRow extends EndToEndSummary {
   clip: string;
   generator: string;
@@ -103,7 +119,7 @@ export interface EndToEndOptions {
 
 export async function runEndToEnd(opts: EndToEndOptions): Promise<{ rows: EndToEndRow[]; csv: string; sheets: string[] }> {
   const log = opts.log ?? (() => undefined);
-  const clips = END_TO_END_CLIPS.filter((c) => !opts.clips || opts.clips.includes(c.id));
+  const clips = [...END_TO_END_CLIPS, ...BAD_INPUT_CLIPS].filter((c) => (opts.clips ? opts.clips.includes(c.id) : END_TO_END_CLIPS.includes(c)));
   const work = resolve('.cache', 'end-to-end');
   await mkdir(work, { recursive: true });
   const sheetDir = join(opts.outDir, `${opts.stamp}-end-to-end`);
@@ -123,7 +139,7 @@ export async function runEndToEnd(opts: EndToEndOptions): Promise<{ rows: EndToE
   ];
   for (const clip of clips) {
     const input = await clip.prepare(work);
-    for (const v of variants) {
+    for (const v of clip.passthroughOnly ? variants.filter((x) => x.generator === 'passthrough') : variants) {
       const name = `${clip.id}-${v.generator}-${v.variant}`;
       const output = join(work, `${name}.mp4`);
       const runDir = join(work, `${name}.run`);

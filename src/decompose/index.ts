@@ -96,6 +96,7 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
     const poses: PoseFrame[] = [];
     let best: { score: number; t: number; frame: Frame } | null = null;
     let firstFrame: Frame | null = null;
+    const cover = maskCoverage();
     let t = 0;
     for await (const frame of decodeFrames(input, { info })) {
       opts.signal?.throwIfAborted();
@@ -109,6 +110,7 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
           writer ??= new MaskFileWriter(join(dir, 'masks.raw'), frame.width, frame.height);
           const m = pose.found ? await masker.mask(frame, pose) : null;
           writer.append(m?.alpha ?? emptyMask(frame.width, frame.height), m?.found === true);
+          if (m?.found) cover.add(m.alpha);
         }
       }
       if (samples.has(t)) await writePng(join(dir, sampleFile(t)), frame);
@@ -134,6 +136,8 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
       if (found === 0) notes.push('no person found in any frame: nothing is generated over, the output keeps the input');
       else if (found < poses.length) notes.push(`person found in ${found} of ${poses.length} frames`);
     }
+    const coverNote = cover.note();
+    if (coverNote) notes.push(coverNote);
     if (writer && masker) {
       await writer.finish(
         {
@@ -174,6 +178,28 @@ export async function loadDecomposition(dir: string, withPose: boolean, withMask
 
 export async function readSample(dir: string, t: number): Promise<Frame> {
   return readRgb(join(dir, sampleFile(t)));
+}
+
+/**
+ * How much of the frame the person covers. Above 40 % at its largest, run.json says so: the stabilizer then
+ * fits the camera on a thin margin of background (and falls back per frame where too few points remain).
+ */
+function maskCoverage() {
+  let max = 0, sum = 0, n = 0;
+  return {
+    add(alpha: GrayFrame) {
+      let on = 0;
+      for (let i = 0; i < alpha.data.length; i++) if (alpha.data[i] >= 128) on++;
+      const f = on / alpha.data.length;
+      max = Math.max(max, f);
+      sum += f;
+      n++;
+    },
+    note(): string | null {
+      if (max <= 0.4) return null;
+      return `the person covers up to ${(100 * max).toFixed(0)} % of the frame (${(100 * sum / n).toFixed(0)} % on average where found): little background is left for the stabilizer`;
+    },
+  };
 }
 
 function emptyMask(width: number, height: number): GrayFrame {

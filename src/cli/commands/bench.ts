@@ -16,6 +16,8 @@ import {
   sidecarPath,
 } from '../../bench/index.js';
 import { runKernelBenchmarks } from '../../bench/kernels.js';
+import { BAD_INPUT_CLIPS, END_TO_END_CLIPS, runEndToEnd } from '../../bench/end-to-end-run.js';
+import { fileTimestamp } from '../../bench/csv.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { ReshootError } from '../../util/errors.js';
 import { packageRoot } from '../../util/paths.js';
@@ -28,6 +30,9 @@ export interface BenchCliOptions {
   maxFrames?: number;
   repeat: number;
   kernels?: boolean;
+  endToEnd?: boolean;
+  clips?: string;
+  ablation?: boolean;
   compare?: string[];
   failOnRegression?: boolean;
   bands?: boolean;
@@ -49,6 +54,8 @@ export async function benchCommand(opts: BenchCliOptions): Promise<void> {
   if (opts.html) return htmlMode(opts);
   if (opts.from) throw new ReshootError('--from is for --html (which CSV to render)');
   if (opts.kernels) return kernelsMode(opts);
+  if (opts.endToEnd) return endToEndMode(opts);
+  if (opts.clips || opts.ablation) throw new ReshootError('--clips and --ablation are for --end-to-end');
   await validationRun(opts);
 }
 
@@ -108,6 +115,18 @@ function judgeAgainstBaseline(path: string, baseline: Record<string, string>[], 
   const report = compareWithBaseline(baseline, fresh, suite);
   process.stdout.write(`baseline = ${path}\nfresh    = ${freshPath}\n${formatBaselineReport(report)}\n`);
   if (report.failures) throw new ReshootError(`${report.failures} failure(s) against the baseline (outside the noise band, missing or errored); if the change is intended, re-commit the baseline`, { exitCode: 3 });
+}
+
+async function endToEndMode(opts: BenchCliOptions): Promise<void> {
+  const clips = list(opts.clips);
+  const known = [...END_TO_END_CLIPS, ...BAD_INPUT_CLIPS].map((c) => c.id);
+  const unknown = clips?.filter((c) => !known.includes(c)) ?? [];
+  if (unknown.length) throw new ReshootError(`unknown end-to-end clip ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  const outDir = resolve(opts.out ?? 'results');
+  const { rows, csv, sheets } = await runEndToEnd({ clips, ablation: opts.ablation, outDir, stamp: fileTimestamp(), log: (l) => process.stderr.write(`${l}\n`) });
+  const failed = rows.filter((r) => !r.pass);
+  process.stdout.write(`${rows.length - failed.length} of ${rows.length} rows pass; wrote ${csv} and ${sheets.length} contact sheets\n`);
+  if (failed.length) process.exitCode = 3;
 }
 
 async function kernelsMode(opts: BenchCliOptions): Promise<void> {
