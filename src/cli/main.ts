@@ -17,7 +17,7 @@ import { infoCommand } from './commands/info.js';
 import { modelsListCommand, modelsPrepareCommand } from './commands/models.js';
 import { plateCommand } from './commands/plate.js';
 import { masksCommand, poseCommand } from './commands/pose.js';
-import { batchCommand, processCommand } from './commands/process.js';
+import { batchCommand, GEN_SIZE_MAX, GEN_SIZE_MIN, processCommand } from './commands/process.js';
 import { blendCommand, metricsFlickerCommand, segmentsCommand, temporalCommand } from './commands/segments.js';
 import { metricsStabilizationCommand, reshakeCommand, stabilizeCommand } from './commands/stabilize.js';
 
@@ -47,8 +47,10 @@ const pipelineOptions = (cmd: Command): Command =>
   cmd
     .option('--preset <name>', 'fast | balanced | quality', 'balanced')
     .option('--config <file>', 'JSON with config overrides (keys in src/pipeline/README.md); flags override it')
-    .option('--generator <spec>', 'passthrough | synthetic (stand-in) | cmd:<command> | onnx:<model.onnx>')
+    .option('--generator <spec>', 'passthrough | synthetic (stand-in) | subject-recolor | cmd:<command> | onnx:<model.onnx> | style:<name|folder> (matta, mathura, matilde_perez: a real style transfer network on the CPU)')
     .option('--seed <n>', 'seed of the synthetic generator', parseInteger)
+    .option('--gen-size <px>', `working size of a style: generator: the short side in px, a multiple of 4 from ${GEN_SIZE_MIN} to ${GEN_SIZE_MAX} (default 384; config generator.size); frames are scaled to it and back`, parseInteger)
+    .option('--gen-scope <scope>', 'what a style: generator restyles: frame (default; the whole frame, pair with --background generated) | subject (a crop around the subject, pasted back through its mask)')
     .option('--segments <n>', 'segments (3: approach/hold/exit; 5 and 7 have labels too)', parseInteger)
     .option('--overlap <frames>', 'frames shared by neighbouring segments (cross-faded)', parseInteger)
     .option('--smoother <name>', 'stabilization path smoother: l1 (default, crop-constrained) | moving-average | gaussian | constrained')
@@ -357,8 +359,13 @@ const COMMANDS: Entry[] = [
     path: 'demo',
     define: (c) =>
       c
-      .description('run the pipeline on the embedded default input (grows as stages land)')
-      .option('-o, --out <dir>', 'output folder', 'out/demo'),
+      .description('the whole pipeline with a real style transfer network on the embedded default input (vtest.avi with known shake), the raw network output beside the result, flicker before and after')
+      .option('-o, --out <dir>', 'output folder', 'out/demo')
+      .option('--generator <spec>', 'generator (default style:matta; any --generator of `process`, e.g. synthetic)')
+      .option('--gen-size <px>', 'style: working size, short side in px, multiple of 4 (default 384)', parseInteger)
+      .option('--gen-scope <scope>', 'style: frame (default; background generated) | subject (background original) | both (two runs)')
+      .option('--background <mode>', 'original | plate | generated (default: generated for a style: generator in frame scope, else original)')
+      .option('--frames <n>', 'frames of the default clip (default 80, at least 30)', parseInteger),
     action: demoCommand,
   },
   {
