@@ -173,7 +173,7 @@ const COMMANDS: Entry[] = [
       c
       .description('validation run (datasets x configurations -> results/<timestamp>-validation.csv + .env.json), kernel micro-benchmarks, comparison of two runs, HTML report')
       .option('--datasets <ids>', 'comma-separated manifest videos and synth presets (default: vtest,megamind and the 4 synth presets)')
-      .option('--configs <ids>', 'comma-separated configuration ids: fast-synthetic, balanced-synthetic, quality-synthetic (the default three), stab-moving-average, stab-l1')
+      .option('--configs <ids>', 'comma-separated configuration ids: fast-synthetic, balanced-synthetic, quality-synthetic (the default three), style-matta, style-matta-carry, style-matta-no-temporal (the style transfer network), stab-moving-average, stab-l1')
       .option('--segments <counts>', 'comma-separated segment counts; each configuration runs once per count')
       .option('--max-frames <n>', 'use at most the first n frames of each video (default 90; 0 = whole clips)', parseInteger)
       .option('--repeat <n>', 'run the matrix n times (gives --compare a noise band)', parseInteger, 1)
