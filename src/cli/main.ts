@@ -362,7 +362,7 @@ const COMMANDS: Entry[] = [
       .description('the whole pipeline with a real style transfer network on the embedded default input (vtest.avi with known shake), the raw network output beside the result, flicker before and after')
       .option('-o, --out <dir>', 'output folder', 'out/demo')
       .option('--generator <spec>', 'generator (default style:matta; any --generator of `process`, e.g. synthetic)')
-      .option('--gen-size <px>', 'style: working size, short side in px, multiple of 4 (default 384)', parseInteger)
+      .option('--gen-size <px>', 'style: working size, short side in px, multiple of 4 (default 256, to stay within 2 minutes)', parseInteger)
       .option('--gen-scope <scope>', 'style: frame (default; background generated) | subject (background original) | both (two runs)')
       .option('--background <mode>', 'original | plate | generated (default: generated for a style: generator in frame scope, else original)')
       .option('--frames <n>', 'frames of the default clip (default 80, at least 30)', parseInteger),
