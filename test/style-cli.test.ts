@@ -14,6 +14,9 @@ import { checkGenSize, configFromFlags } from '../src/cli/commands/process.js';
 import { demoPlan } from '../src/cli/commands/demo.js';
 import { createStyleGenerator } from '../src/generate/style/index.js';
 import { ReshootError } from '../src/util/errors.js';
+import { STYLE_CONFIGURATIONS } from '../src/bench/pipeline-run.js';
+import { ALL_CONFIGURATIONS, selectConfigurations } from '../src/bench/validate.js';
+import { resolveConfig, type PipelineOverrides, type PresetName } from '../src/pipeline/config.js';
 import { mediaFile, runCli } from './helpers.js';
 
 const base = { preset: 'balanced', stabilize: true, footlock: true, temporal: true };
@@ -147,5 +150,19 @@ describe('demo options', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('style in the validation runner', () => {
+  test('the style-matta configurations are selectable and resolve to valid pipeline configs: temporal on, carry, off', () => {
+    const picked = selectConfigurations(['style-matta', 'style-matta-carry', 'style-matta-no-temporal'], ALL_CONFIGURATIONS);
+    assert.deepEqual(picked.map((c) => c.id), ['style-matta', 'style-matta-carry', 'style-matta-no-temporal']);
+    assert.equal(STYLE_CONFIGURATIONS.length, 3);
+    const cfgs = picked.map((c) => resolveConfig({ ...(c.options as PipelineOverrides), generator: { spec: c.generator } }, c.preset as PresetName));
+    for (const c of cfgs) {
+      assert.equal(c.generator.spec, 'style:matta');
+      assert.equal(c.background.mode, 'generated');
+    }
+    assert.deepEqual(cfgs.map((c) => [c.temporal.enabled, c.temporal.carry]), [[true, false], [true, true], [false, false]]);
   });
 });
