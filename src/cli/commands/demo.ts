@@ -1,4 +1,5 @@
 import { readFile, rm } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fetchDatasets, getSynthPreset, synthesizeClip } from '../../datasets/index.js';
 import { MaskFile } from '../../decompose/index.js';
@@ -154,6 +155,8 @@ const fmtFlicker = (f: FlickerReport) => `E_warp ${f.eWarp.output.toExponential(
 export async function demoCommand(opts: DemoCliOptions): Promise<void> {
   const plan = demoPlan(opts);
   const started = performance.now();
+  const cpu0 = process.cpuUsage();
+  const load0 = loadavg()[0];
   const outDir = resolve(opts.out);
   await ensureDir(outDir);
   const spec = { ...getSynthPreset(DEMO_PRESET), frames: plan.frames };
@@ -196,7 +199,7 @@ export async function demoCommand(opts: DemoCliOptions): Promise<void> {
     // The generator alone on the shaky input: the "before" of the side by side and of the flicker figures.
     const raw = join(outDir, `${r.name}-raw.mp4`);
     head(`the generator alone, frame by frame on the input (no reshoot) -> ${raw}`);
-    const generator = await createGenerator(plan.generator, { style: { size: plan.size, scope: r.scope } });
+    const generator = await createGenerator(plan.generator, { synthetic: { seed: resolveConfig().generator.seed }, style: { size: plan.size, scope: r.scope } });
     const masks = r.scope === 'subject' ? await MaskFile.open(join(runDir, RUN_FILES.masks), join(runDir, RUN_FILES.masksSidecar)) : null;
     const workDir = join(outDir, `${r.name}-raw.work`);
     let rawRun: { seconds: number; frames: number };
@@ -260,6 +263,10 @@ export async function demoCommand(opts: DemoCliOptions): Promise<void> {
     });
   }
   const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  // On a shared machine the wall time depends on the other jobs: the CPU time and load say how much.
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  const loadAverage = { start: load0, end: loadavg()[0] };
   const report = {
     input: shaky,
     generator: plan.generator,
@@ -268,11 +275,13 @@ export async function demoCommand(opts: DemoCliOptions): Promise<void> {
     frames: plan.frames,
     runs: reports,
     seconds,
+    cpuSeconds,
+    loadAverage,
   };
   const reportPath = join(outDir, 'report.json');
   await writeJsonAtomic(reportPath, report, { overwrite: true });
   say('');
   for (const r of reports) say(`${String(r.name).padEnd(15)} ${r.output} (run folder ${r.runDir})`);
   say(`report          ${reportPath}`);
-  say(`total           ${seconds.toFixed(1)} s`);
+  say(`total           ${seconds.toFixed(1)} s (${cpuSeconds.toFixed(0)} s CPU in this process, ffmpeg not counted; 1-min load average ${loadAverage.start.toFixed(1)} at the start, ${loadAverage.end.toFixed(1)} at the end)`);
 }
