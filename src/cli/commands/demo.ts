@@ -34,7 +34,7 @@ export const DEMO_GENERATOR = 'style:matta';
  * Working size (short side) of the style network in the demo: the network
  * runs at 340x256 on the 640x480 clip. The demo runs it on about 170 frames
  * (90 in the pipeline, overlaps included, and 80 for the raw clip); at 256 px
- * that is about 0.13-0.35 s a frame on 2 cores, at 384 px about twice that,
+ * that is about 0.13 s a frame on 2 quiet cores (bench/style.ts), at 384 px about twice that,
  * which would take the demo past 2 minutes (README, "The demo").
  */
 export const DEMO_GEN_SIZE = 256;
