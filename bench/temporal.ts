@@ -22,6 +22,18 @@
  *
  *   node --import tsx bench/temporal.ts --suite seams [--frames 60] [--width 384] [--count 3] [--strength 0.6] [--speed-frames 20] [--out results/temporal.csv]
  *
+ * --suite style: real per-frame generator flicker (issue 13). Each real clip
+ * (vtest, megamind) is planned into --count segments, each segment goes through
+ * the style transfer network (style:<--style> at --gen-size, onnxruntime CPU,
+ * --threads), the segments are joined (cosine + colour match), and the
+ * pipeline's temporal stage ('separated', strength --strength, flow scales
+ * 0.5 and 0.25) runs per segment with carry off and on. Rows: E_warp (output,
+ * input, ratio), E_warp output / raw generated, tOF, seam scores, gradient
+ * ratio output / raw on moving pixels (texture kept), PSNR against the raw
+ * output, seconds per segment (generate; temporal):
+ *
+ *   node --import tsx bench/temporal.ts --suite style [--style matta] [--clips vtest,megamind] [--frames 40] [--width 384] [--gen-size 288] [--count 3] [--threads 2] [--out results/temporal-style.csv]
+ *
  * Numbers on a shared 2-core machine are noisy: rerun on a quiet one.
  */
 import { spawn } from 'node:child_process';
@@ -35,7 +47,8 @@ import { decodeFrames, probeVideo, resolveFfmpeg, type Frame } from '../src/vide
 import { blendSegments, motionEnergyOfFrames, planSegments, type RampKind, type SegmentPlan } from '../src/segment/index.js';
 import { syntheticGenerateSegment } from '../src/generate/synthetic.js';
 import { applyTemporalConsistency, TemporalConsistency, type TemporalOptions } from '../src/temporal/index.js';
-import { FLICKER_KINDS, flickerTruth, geometricMean, perturbClip, scoreFlicker, type FlickerKind, type FlickerScore } from '../src/temporal/flicker-set.js';
+import { FLICKER_KINDS, flickerTruth, geometricMean, gradientMagnitude, perturbClip, scoreFlicker, type FlickerKind, type FlickerScore } from '../src/temporal/flicker-set.js';
+import { createStyleGenerator } from '../src/generate/style/index.js';
 import { denseFlow, flowSize, rgbToGray, resizeGray, warpByFlow } from '../src/flow/index.js';
 import { measureFlickerFrames, type FlickerReport } from '../src/metrics/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
@@ -51,6 +64,9 @@ const { values: args } = parseArgs({
     count: { type: 'string', default: '3' },
     strength: { type: 'string', default: '0.6' },
     'speed-frames': { type: 'string', default: '20' },
+    style: { type: 'string', default: 'matta' },
+    'gen-size': { type: 'string', default: '288' },
+    threads: { type: 'string', default: '2' },
     out: { type: 'string' },
   },
 });
@@ -317,4 +333,91 @@ async function flickerSuite(): Promise<void> {
   console.log(`wrote ${resolve(OUT)}`);
 }
 
-await (args.suite === 'seams' ? seamsSuite() : flickerSuite());
+// ---------------------------------------------------------------- style suite
+
+async function styleSuite(): Promise<void> {
+  const OUT = args.out ?? 'results/temporal-style.csv';
+  const clipNames = (args.clips === 'vtest,megamind,handheld' ? 'vtest,megamind' : args.clips!).split(',').map((c) => c.trim()).filter(Boolean);
+  const genSize = Number(args['gen-size']), threads = Number(args.threads);
+  const gen = await createStyleGenerator(args.style!, { size: genSize, threads, provider: 'cpu' });
+  console.log(`${gen.describe()}`);
+  const rows: Record<string, string | number>[] = [];
+  try {
+    for (const clip of clipNames) {
+      if (clip !== 'vtest' && clip !== 'megamind') throw new Error(`--suite style runs on the real clips vtest and megamind, not ${clip}`);
+      const clean = await loadClip(clip, N, WIDTH);
+      const energy = await motionEnergyOfFrames(clean.map(rgbToGray));
+      const plan: SegmentPlan = planSegments(clean.length, energy, { count: COUNT, energySource: 'flow-residual' });
+      console.log(`${clip}: ${clean.length} frames at ${clean[0].width}x${clean[0].height}; plan ${plan.segments.map((s) => `${s.label} ${s.start}-${s.end - 1}`).join(', ')}`);
+      // Each segment through the network on its own, as the pipeline does (overlap frames run in both neighbours).
+      const segs: Frame[][] = [];
+      const genSeconds: number[] = [];
+      for (const s of plan.segments) {
+        const t0 = performance.now();
+        segs.push(await gen.generate({ segmentIndex: s.index, label: s.label, start: s.start, frames: clean.slice(s.start, s.end), plate: null, reference: clean[0], fps: { num: 10, den: 1 }, workDir: tmpdir() }));
+        genSeconds.push((performance.now() - t0) / 1000);
+      }
+      const { frames: raw } = await blendSegments(segs, plan, { ramp: 'cosine', colorMatch: true });
+      // Texture kept: gradient magnitude of the output over the raw output's, on pixels the input's flow says move.
+      const truth = await flickerTruth(clean);
+      const rawGrads = raw.map(gradientMagnitude);
+      const gradRatio = (out: Frame[]) => {
+        let go = 0, gr = 0;
+        for (let t = 1; t < out.length; t++) {
+          const g = gradientMagnitude(out[t]), mv = truth.moving[t];
+          for (let i = 0; i < mv.length; i++) if (mv[i]) { go += g[i]; gr += rawGrads[t][i]; }
+        }
+        return gr ? go / gr : NaN;
+      };
+      const rawReport = await measureFlickerFrames(raw, clean, { plan, raw, ssim: false });
+      const row = (config: string, r: FlickerReport, out: Frame[], temporalSeconds: number[] | null) => {
+        const seams = r.seams?.map((x) => x.score) ?? [];
+        rows.push({
+          clip,
+          config,
+          frames: r.frames,
+          e_warp_output: f(r.eWarp.output, 6),
+          e_warp_input: f(r.eWarp.input, 6),
+          e_warp_ratio: f(r.eWarp.ratio, 3),
+          e_warp_vs_raw: f(r.eWarp.output / rawReport.eWarp.output, 3),
+          tof: f(r.tOF, 4),
+          grad_vs_raw: f(gradRatio(out), 3),
+          psnr_raw: f(r.fidelity.raw?.psnr, 2),
+          seam_scores: seams.map((v) => v.toFixed(3)).join(' '),
+          seam_max: f(seams.length ? Math.max(...seams) : NaN, 3),
+          generate_s_per_segment: genSeconds.map((v) => v.toFixed(1)).join(' '),
+          temporal_s_per_segment: temporalSeconds ? temporalSeconds.map((v) => v.toFixed(1)).join(' ') : '',
+        });
+        console.log(
+          `  ${config.padEnd(44)} E_warp ${r.eWarp.output.toExponential(2)} (input ${r.eWarp.input.toExponential(2)}, vs raw ${(r.eWarp.output / rawReport.eWarp.output).toFixed(2)}), tOF ${r.tOF.toFixed(3)}, ` +
+            `grad vs raw ${gradRatio(out).toFixed(3)}, seams ${seams.map((v) => v.toFixed(2)).join(' ')}, s/segment generate ${genSeconds.map((v) => v.toFixed(1)).join(' ')}` +
+            (temporalSeconds ? ` temporal ${temporalSeconds.map((v) => v.toFixed(1)).join(' ')}` : ''),
+        );
+      };
+      row('no temporal stage (raw style output, joined)', rawReport, raw, null);
+      for (const flowScale of FLOW_SCALES) {
+        for (const carry of [false, true]) {
+          const outSegs: Frame[][] = [];
+          const secs: number[] = [];
+          for (const [k, s] of plan.segments.entries()) {
+            const prev = k > 0 ? plan.segments[k - 1] : undefined;
+            // Carry: primed with the previous segment's output at the frame before this segment starts (as the pipeline does).
+            const initial = carry && prev ? { guide: clean[s.start - 1], output: outSegs[k - 1][s.start - 1 - prev.start] } : undefined;
+            const t0 = performance.now();
+            outSegs.push(await applyTemporalConsistency(clean.slice(s.start, s.end), segs[k], { strength: STRENGTH, flowScale, initial }));
+            secs.push((performance.now() - t0) / 1000);
+          }
+          const { frames: out } = await blendSegments(outSegs, plan, { ramp: 'cosine', colorMatch: true });
+          row(`temporal separated ${STRENGTH}, flow ${flowScale}, ${carry ? 'carry' : 'reset'}`, await measureFlickerFrames(out, clean, { plan, raw, ssim: false }), out, secs);
+        }
+      }
+    }
+  } finally {
+    await gen.close();
+  }
+  const cols = ['clip', 'config', 'frames', 'e_warp_output', 'e_warp_input', 'e_warp_ratio', 'e_warp_vs_raw', 'tof', 'grad_vs_raw', 'psnr_raw', 'seam_scores', 'seam_max', 'generate_s_per_segment', 'temporal_s_per_segment'];
+  await writeFileAtomic(resolve(OUT), stringify(rows, { header: true, columns: cols }), { overwrite: true });
+  console.log(`wrote ${resolve(OUT)}`);
+}
+
+await (args.suite === 'seams' ? seamsSuite() : args.suite === 'style' ? styleSuite() : flickerSuite());

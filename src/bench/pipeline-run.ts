@@ -40,6 +40,18 @@ export const PIPELINE_CONFIGURATIONS: readonly BenchConfiguration[] = [
   { id: 'quality-synthetic', preset: 'quality', generator: 'synthetic', segments: 3, notes: 'synthetic stand-in generator (not a model)' },
 ];
 
+/**
+ * The style transfer network (style:matta at the default 384 px, a real generator on onnxruntime; issue 13)
+ * with its whole frame kept (background generated): the temporal stage on with carry off (the preset),
+ * on with carry, and off, so the rows give E_warp, tOF, seams and segment times on real generated flicker.
+ * Not in the default matrix: about a minute of generation per 90-frame clip on 2 cores.
+ */
+export const STYLE_CONFIGURATIONS: readonly BenchConfiguration[] = [
+  { id: 'style-matta', preset: 'balanced', generator: 'style:matta', segments: 3, options: { background: { mode: 'generated' } }, notes: 'style transfer network (real model), temporal on, carry off' },
+  { id: 'style-matta-carry', preset: 'balanced', generator: 'style:matta', segments: 3, options: { background: { mode: 'generated' }, temporal: { carry: true } }, notes: 'style transfer network (real model), temporal on, carry on' },
+  { id: 'style-matta-no-temporal', preset: 'balanced', generator: 'style:matta', segments: 3, options: { background: { mode: 'generated' }, temporal: { enabled: false } }, notes: 'style transfer network (real model), temporal stage off' },
+];
+
 export const runPipeline: RunConfiguration = async (video, config, hooks) => {
   let input = video.path;
   if (video.frames < video.info.frameCount) {

@@ -14,14 +14,14 @@ import { captureEnvironment, type BenchEnvironment } from './environment.js';
 import type { GpuSamplerOptions } from './gpu-sampler.js';
 import { runValidation, type BenchConfiguration, type RunConfiguration, type ValidationMatrix } from './runner.js';
 import { DEFAULT_DATASETS, STABILIZE_ONLY_CONFIGURATIONS, datasetByName, runStabilizationOnly } from './stabilize-run.js';
-import { PIPELINE_CONFIGURATIONS, runPipeline } from './pipeline-run.js';
+import { PIPELINE_CONFIGURATIONS, STYLE_CONFIGURATIONS, runPipeline } from './pipeline-run.js';
 
 /**
  * Every configuration `reshoot bench` knows: the pipeline presets (with the
- * synthetic stand-in generator) and the stabilization-only runs. By default
- * only the pipeline presets run.
+ * synthetic stand-in generator), the style transfer network (style-matta*)
+ * and the stabilization-only runs. By default only the pipeline presets run.
  */
-export const ALL_CONFIGURATIONS: readonly BenchConfiguration[] = [...PIPELINE_CONFIGURATIONS, ...STABILIZE_ONLY_CONFIGURATIONS];
+export const ALL_CONFIGURATIONS: readonly BenchConfiguration[] = [...PIPELINE_CONFIGURATIONS, ...STYLE_CONFIGURATIONS, ...STABILIZE_ONLY_CONFIGURATIONS];
 
 /** Frames of each video a default run uses: keeps the full matrix (6 clips x 3 presets) within 15 minutes on 2 cores. */
 export const DEFAULT_MAX_FRAMES = 90;

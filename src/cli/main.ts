@@ -17,7 +17,7 @@ import { infoCommand } from './commands/info.js';
 import { modelsListCommand, modelsPrepareCommand } from './commands/models.js';
 import { plateCommand } from './commands/plate.js';
 import { masksCommand, poseCommand } from './commands/pose.js';
-import { batchCommand, processCommand } from './commands/process.js';
+import { batchCommand, GEN_SIZE_MAX, GEN_SIZE_MIN, processCommand } from './commands/process.js';
 import { blendCommand, metricsFlickerCommand, segmentsCommand, temporalCommand } from './commands/segments.js';
 import { metricsStabilizationCommand, reshakeCommand, stabilizeCommand } from './commands/stabilize.js';
 
@@ -47,8 +47,10 @@ const pipelineOptions = (cmd: Command): Command =>
   cmd
     .option('--preset <name>', 'fast | balanced | quality', 'balanced')
     .option('--config <file>', 'JSON with config overrides (keys in src/pipeline/README.md); flags override it')
-    .option('--generator <spec>', 'passthrough | synthetic (stand-in) | cmd:<command> | onnx:<model.onnx>')
+    .option('--generator <spec>', 'passthrough | synthetic (stand-in) | subject-recolor | cmd:<command> | onnx:<model.onnx> | style:<name|folder> (matta, mathura, matilde_perez: a real style transfer network on the CPU)')
     .option('--seed <n>', 'seed of the synthetic generator', parseInteger)
+    .option('--gen-size <px>', `working size of a style: generator: the short side in px, a multiple of 4 from ${GEN_SIZE_MIN} to ${GEN_SIZE_MAX} (default 384; config generator.size); frames are scaled to it and back`, parseInteger)
+    .option('--gen-scope <scope>', 'what a style: generator restyles: frame (default; the whole frame, pair with --background generated) | subject (a crop around the subject, pasted back through its mask)')
     .option('--segments <n>', 'segments (3: approach/hold/exit; 5 and 7 have labels too)', parseInteger)
     .option('--overlap <frames>', 'frames shared by neighbouring segments (cross-faded)', parseInteger)
     .option('--smoother <name>', 'stabilization path smoother: l1 (default, crop-constrained) | moving-average | gaussian | constrained')
@@ -171,7 +173,7 @@ const COMMANDS: Entry[] = [
       c
       .description('validation run (datasets x configurations -> results/<timestamp>-validation.csv + .env.json), kernel micro-benchmarks, comparison of two runs, HTML report')
       .option('--datasets <ids>', 'comma-separated manifest videos and synth presets (default: vtest,megamind and the 4 synth presets)')
-      .option('--configs <ids>', 'comma-separated configuration ids: fast-synthetic, balanced-synthetic, quality-synthetic (the default three), stab-moving-average, stab-l1')
+      .option('--configs <ids>', 'comma-separated configuration ids: fast-synthetic, balanced-synthetic, quality-synthetic (the default three), style-matta, style-matta-carry, style-matta-no-temporal (the style transfer network), stab-moving-average, stab-l1')
       .option('--segments <counts>', 'comma-separated segment counts; each configuration runs once per count')
       .option('--max-frames <n>', 'use at most the first n frames of each video (default 90; 0 = whole clips)', parseInteger)
       .option('--repeat <n>', 'run the matrix n times (gives --compare a noise band)', parseInteger, 1)
@@ -361,8 +363,13 @@ const COMMANDS: Entry[] = [
     path: 'demo',
     define: (c) =>
       c
-      .description('run the pipeline on the embedded default input (grows as stages land)')
-      .option('-o, --out <dir>', 'output folder', 'out/demo'),
+      .description('the whole pipeline with a real style transfer network on the embedded default input (vtest.avi with known shake), the raw network output beside the result, flicker before and after')
+      .option('-o, --out <dir>', 'output folder', 'out/demo')
+      .option('--generator <spec>', 'generator (default style:matta; any --generator of `process`, e.g. synthetic)')
+      .option('--gen-size <px>', 'style: working size, short side in px, multiple of 4 (default 256, to stay within 2 minutes)', parseInteger)
+      .option('--gen-scope <scope>', 'style: frame (default; background generated) | subject (background original) | both (two runs)')
+      .option('--background <mode>', 'original | plate | generated (default: generated for a style: generator in frame scope, else original)')
+      .option('--frames <n>', 'frames of the default clip (default 80, at least 30)', parseInteger),
     action: demoCommand,
   },
   {

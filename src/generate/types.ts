@@ -43,6 +43,11 @@ export interface Generator {
    * (never to be reported as a model); style is a real network; cmd and onnx are whatever the user plugged in.
    */
   readonly isModel: boolean | 'unknown';
+  /**
+   * generate() must see every frame of a segment in one call (it derives something per segment from all of
+   * them, e.g. the style generator's subject crop); otherwise the pipeline may pass a segment in chunks.
+   */
+  readonly wholeSegment?: boolean;
   /** One line for logs and manifests (includes the ONNX provider where relevant). */
   describe(): string;
   generate(input: SegmentInput): Promise<Frame[]>;

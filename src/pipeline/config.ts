@@ -54,7 +54,7 @@ export const PipelineConfigSchema = z.strictObject({
     minLength: z.int().min(1),
   }),
   generator: z.strictObject({
-    /** passthrough | synthetic | cmd:<command> | onnx:<model.onnx> */
+    /** passthrough | synthetic | subject-recolor | cmd:<command> | onnx:<model.onnx> | style:<name|folder> */
     spec: z.string().min(1),
     seed: z.int(),
     /** Seconds a cmd: generator may run per segment. */
@@ -63,6 +63,8 @@ export const PipelineConfigSchema = z.strictObject({
     releaseBetweenSegments: z.boolean(),
     /** Working size (short side, px, multiple of 4) of generators that run below the frame size (style:). */
     size: z.int().min(16).max(4096).multipleOf(4),
+    /** What a style: generator restyles: the whole frame, or the subject's crop pasted back through its mask (then it gets whole segments). */
+    scope: z.enum(['frame', 'subject']),
   }),
   temporal: z.strictObject({
     enabled: z.boolean(),
@@ -105,7 +107,7 @@ const BALANCED: PipelineConfig = {
   masks: { enabled: true, model: 'blazepose-full', feather: 4 },
   background: { mode: 'original', plate: 'median', samples: 25, grow: 6 },
   segments: { count: 3, overlap: 5, minLength: 10 },
-  generator: { spec: 'passthrough', seed: 1, timeoutSeconds: 3600, releaseBetweenSegments: false, size: 384 },
+  generator: { spec: 'passthrough', seed: 1, timeoutSeconds: 3600, releaseBetweenSegments: false, size: 384, scope: 'frame' },
   temporal: { enabled: true, strength: 0.6, flowScale: 0.25, carry: false },
   footlock: { enabled: true, strength: 0.7 },
   blend: { ramp: 'cosine', colorMatch: true },

@@ -15,7 +15,8 @@
  *
  * Memory: whole-video passes stream one frame at a time; a segment streams in
  * chunks through frame-independent generators; a cmd: generator gets the whole
- * segment (it writes it to a folder for the external program).
+ * segment (it writes it to a folder for the external program), and so does one
+ * that says `wholeSegment` (style: in subject scope: one crop box per segment).
  */
 import { existsSync, statSync } from 'node:fs';
 import { link, rm } from 'node:fs/promises';
@@ -124,7 +125,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     synthetic: { seed: cfg.generator.seed },
     cmd: { timeoutMs: cfg.generator.timeoutSeconds * 1000 },
     onnx: { releaseBetweenSegments: cfg.generator.releaseBetweenSegments },
-    style: { size: cfg.generator.size },
+    style: { size: cfg.generator.size, scope: cfg.generator.scope },
   });
   if (info.frameCount < 2) {
     await generator.close();
@@ -414,7 +415,7 @@ async function* segmentBatches(
   signal?: AbortSignal,
 ): AsyncGenerator<ChainFrame[]> {
   const count = seg.end - seg.start;
-  const chunk = s.generator.kind === 'cmd' ? count : Math.max(1, chunkFrames);
+  const chunk = s.generator.kind === 'cmd' || s.generator.wholeSegment ? count : Math.max(1, chunkFrames);
   let batch: ChainFrame[] = [];
   let t = seg.start;
   let t0 = performance.now();

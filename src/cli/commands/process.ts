@@ -15,6 +15,10 @@ export interface ProcessCliOptions {
   preset: string;
   config?: string;
   generator?: string;
+  /** Working size of style: generators (short side, px). */
+  genSize?: number;
+  /** What a style: generator restyles: frame | subject. */
+  genScope?: string;
   segments?: number;
   overlap?: number;
   window?: number;
@@ -50,10 +54,14 @@ export function configFromFlags(opts: Omit<ProcessCliOptions, 'out'>): PipelineC
   if (opts.background !== undefined && !(BACKGROUND_MODES as readonly string[]).includes(opts.background)) {
     throw new ReshootError(`--background must be one of ${BACKGROUND_MODES.join(', ')}; got "${opts.background}"`);
   }
+  if (opts.genSize !== undefined) checkGenSize(opts.genSize);
+  if (opts.genScope !== undefined && !(GEN_SCOPES as readonly string[]).includes(opts.genScope)) {
+    throw new ReshootError(`--gen-scope must be one of ${GEN_SCOPES.join(', ')}; got "${opts.genScope}"`);
+  }
   const alias: PipelineOverrides['background'] =
     opts.bgPlate === undefined ? undefined : opts.bgPlate === 'off' ? { mode: 'generated' } : { mode: 'plate', plate: opts.bgPlate as PlateMethod };
   const flags: PipelineOverrides = {
-    ...(opts.generator !== undefined || opts.seed !== undefined ? { generator: { spec: opts.generator, seed: opts.seed } } : {}),
+    generator: { spec: opts.generator, seed: opts.seed, size: opts.genSize, scope: opts.genScope as PipelineConfig['generator']['scope'] | undefined },
     segments: { count: opts.segments, overlap: opts.overlap },
     stabilize: {
       window: opts.window,
@@ -66,6 +74,23 @@ export function configFromFlags(opts: Omit<ProcessCliOptions, 'out'>): PipelineC
   };
   const preset = opts.preset as PresetName;
   return resolveConfig(merge(fromFile, flags), preset);
+}
+
+/** Bounds of --gen-size: the style network's working short side (config generator.size). */
+export const GEN_SIZE_MIN = 16;
+export const GEN_SIZE_MAX = 4096;
+export const GEN_SCOPES = ['frame', 'subject'] as const;
+
+/**
+ * Checks a --gen-size value. Multiples of 4 because the network halves the
+ * size twice and its transposed convs double it back (other sizes come out
+ * misaligned); 16 is the smallest that still has a 4x4 core.
+ */
+export function checkGenSize(px: number): number {
+  if (!Number.isInteger(px) || px < GEN_SIZE_MIN || px > GEN_SIZE_MAX || px % 4 !== 0) {
+    throw new ReshootError(`--gen-size must be a multiple of 4 from ${GEN_SIZE_MIN} to ${GEN_SIZE_MAX} (the style generator's short side in px, e.g. 256, 384, 512); got ${px}`);
+  }
+  return px;
 }
 
 function merge(a: PipelineOverrides, b: PipelineOverrides): PipelineOverrides {

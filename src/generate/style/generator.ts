@@ -227,6 +227,8 @@ export async function createStyleGenerator(style: string, options: StyleGenerato
     name,
     kind: 'style',
     isModel: true,
+    // Subject scope: one crop box from all of the segment's masks, so it needs the segment in one call.
+    wholeSegment: scope === 'subject',
     size,
     scope,
     threads,
