@@ -72,7 +72,7 @@ export const END_TO_END_CLIPS: readonly EndToEndClip[] = [
 
 const BAD_INPUT_WHAT: Record<BadInput, string> = {
   'all-cuts': 'every frame a new shot (vtest and Megamind frames alternating), 32 frames at 640x480',
-  'full-frame-person': 'vtest.avi magnified 5x and panned with one walker, who fills the frame height, 32 frames',
+  'full-frame-person': 'basketball1.png magnified around one player, whose head, torso and arms fill the frame, handheld camera, 32 frames',
   'no-person': 'building.jpg through a handheld camera: nobody in the frame, 32 frames',
 };
 

@@ -181,7 +181,7 @@ export async function readSample(dir: string, t: number): Promise<Frame> {
 }
 
 /**
- * How much of the frame the person covers. Above 40 % at its largest, run.json says so: the stabilizer then
+ * How much of the frame the person covers. Above 25 % at its largest, run.json says so: the stabilizer then
  * fits the camera on a thin margin of background (and falls back per frame where too few points remain).
  */
 function maskCoverage() {
@@ -196,7 +196,7 @@ function maskCoverage() {
       n++;
     },
     note(): string | null {
-      if (max <= 0.4) return null;
+      if (max <= 0.25) return null;
       return `the person covers up to ${(100 * max).toFixed(0)} % of the frame (${(100 * sum / n).toFixed(0)} % on average where found): little background is left for the stabilizer`;
     },
   };
