@@ -9,13 +9,18 @@
  * chaining anchors over a clip, drifts the layer by many pixels (measured:
  * passthrough identity 31.4 dB with it, 39.1 dB without, on vtest with shake).
  *
- * Here the correction is measured, per frame, as the offset between the
+ * Here the correction is measured, per frame, from the offset d between the
  * generated ankle and the driving ankle, both detected by the same pose model
  * in the same crop (so detector bias cancels and an unchanged person gives
- * exactly zero). Only planted feet count (contacts from the driving pose);
- * offsets inside a dead band (keypoint noise) are dropped, the rest shrunk by
- * it; the correction is smoothed over frames and released when no foot is
- * planted. Translation only, `strength` of it applied (0.7: the seed's 70/30).
+ * exactly zero). Only planted feet count (contacts from the driving pose), and
+ * only the CHANGE of d since the foot touched down: a slide is the generated
+ * foot moving while the real one stands, whereas a constant offset is the
+ * detector reading a new look differently (measured: a correctly placed,
+ * recoloured walker read 5-8 px off, and locking on d itself moved him by
+ * that). Changes inside a dead band (keypoint noise) are dropped, the rest
+ * shrunk by it; the correction is smoothed over frames and released when no
+ * foot is planted. Translation only, `strength` of it applied (0.7: the
+ * seed's 70/30).
  */
 import type { PoseFrame } from '../pose/types.js';
 import type { Frame } from '../video/types.js';
@@ -85,6 +90,8 @@ export class FollowDrivingLock {
   private readonly o: Required<FollowLockOptions>;
   private cx = 0;
   private cy = 0;
+  /** Per foot: d at touch-down of the current contact (null: not planted, or not measured yet). */
+  private landed: [Point | null, Point | null] = [null, null];
 
   constructor(private readonly contacts: Contacts, options: FollowLockOptions = {}) {
     this.o = { ...DEFAULT_FOLLOW_OPTIONS };
@@ -100,14 +107,28 @@ export class FollowDrivingLock {
   reset(): void {
     this.cx = 0;
     this.cy = 0;
+    this.landed = [null, null];
   }
 
-  /** The full-strength target offset at t: minus the planted feet's mean offset, dead band applied. */
+  /**
+   * The full-strength target at t: minus the planted feet's mean change of offset since touch-down, dead
+   * band applied. Call once per frame, in order (it tracks touch-downs).
+   */
   target(t: number, offsets: AnkleOffsets): Point | null {
-    const feet = [
+    const slides: Point[] = [];
+    [
       { c: this.contacts.feet.left.contact[t], d: offsets.left },
       { c: this.contacts.feet.right.contact[t], d: offsets.right },
-    ].filter((f) => f.c === true && f.d !== null);
+    ].forEach((f, i) => {
+      if (f.c !== true) {
+        this.landed[i] = null;
+        return;
+      }
+      if (!f.d) return;
+      this.landed[i] ??= f.d;
+      slides.push({ x: f.d.x - this.landed[i]!.x, y: f.d.y - this.landed[i]!.y });
+    });
+    const feet = slides.map((d) => ({ d }));
     if (!feet.length) return null;
     const mx = feet.reduce((s, f) => s + f.d!.x, 0) / feet.length;
     const my = feet.reduce((s, f) => s + f.d!.y, 0) / feet.length;
