@@ -34,45 +34,11 @@ export async function badInputClip(kind: BadInput, out: string, size: ClipSize):
   if (kind === 'full-frame-person') {
     // basketball1.png (Middlebury): the player on the left, magnified 1.5x (at 320x240) around his chest so
     // that his head, torso and arms fill most of the frame (his mask: 27-30 % of it; closer, the pose model
-    // loses him once his head leaves the frame), through a handheld camera.
-    await fetchDatasets({ ids: ['basketball1'] });
-    await synthesizeClip(
-      {
-        source: 'basketball1',
-        width: size.width,
-        height: size.height,
-        frames: size.frames,
-        fps: { num: 10, den: 1 },
-        sourceScale: 0.65 * (320 / size.width),
-        anchor: { x: 115 - 319.5, y: 165 - 239.5 },
-        motion: { type: 'none' },
-        shake: { translationRms: 2, angleRmsDeg: 0.3, scaleRms: 0.003, cutoffHz: 1.5 },
-        seed: 1201,
-      },
-      out,
-      { overwrite: true },
-    );
-    return out;
+    // loses him once his head leaves the frame).
+    return stillThroughHandheld(out, size, { source: 'basketball1', sourceScale: 0.65 * (320 / size.width), anchor: { x: 115 - 319.5, y: 165 - 239.5 }, shakePx: 2, seed: 1201 });
   }
-  if (kind === 'no-person') {
-    // A building photograph through a handheld camera: texture everywhere, nobody in it.
-    await synthesizeClip(
-      {
-        source: 'building',
-        width: size.width,
-        height: size.height,
-        frames: size.frames,
-        fps: { num: 10, den: 1 },
-        sourceScale: 1,
-        motion: { type: 'none' },
-        shake: { translationRms: 4, angleRmsDeg: 0.4, scaleRms: 0.004, cutoffHz: 1.5 },
-        seed: 1202,
-      },
-      out,
-      { overwrite: true },
-    );
-    return out;
-  }
+  // A building photograph: texture everywhere, nobody in it.
+  if (kind === 'no-person') return stillThroughHandheld(out, size, { source: 'building', sourceScale: 1, shakePx: 4, seed: 1202 });
   // all-cuts: every frame from another shot, alternating pedestrians (vtest) and an animated film (Megamind).
   await fetchDatasets({ ids: ['vtest', 'megamind'] });
   const picks: { path: string; t: number }[] = [];
@@ -81,6 +47,19 @@ export async function badInputClip(kind: BadInput, out: string, size: ClipSize):
     for (const p of picks) yield await frameAt(p.path, p.t, size);
   }
   await encodeFrames(frames(), out, { fps: { num: 10, den: 1 }, crf: 4, preset: 'ultrafast' });
+  return out;
+}
+
+/** A still photo (a dataset id) seen through a handheld camera at 10 fps. */
+async function stillThroughHandheld(
+  out: string,
+  size: ClipSize,
+  o: { source: string; sourceScale: number; anchor?: { x: number; y: number }; shakePx: number; seed: number },
+): Promise<string> {
+  await fetchDatasets({ ids: [o.source] });
+  const shake = { translationRms: o.shakePx, angleRmsDeg: 0.1 * o.shakePx, scaleRms: 0.001 * o.shakePx, cutoffHz: 1.5 };
+  const spec = { source: o.source, width: size.width, height: size.height, frames: size.frames, fps: { num: 10, den: 1 }, sourceScale: o.sourceScale, anchor: o.anchor, motion: { type: 'none' as const }, shake, seed: o.seed };
+  await synthesizeClip(spec, out, { overwrite: true });
   return out;
 }
 
