@@ -53,6 +53,7 @@ const pipelineOptions = (cmd: Command): Command =>
     .option('--overlap <frames>', 'frames shared by neighbouring segments (cross-faded)', parseInteger)
     .option('--smoother <name>', 'stabilization path smoother: l1 (default, crop-constrained) | moving-average | gaussian | constrained')
     .option('--window <frames>', 'moving-average window (frames, default 30); implies --smoother moving-average unless another is named', parseInteger)
+    .option('--subject <rule>', 'which person is the subject: auto (default: the largest, longest-visible) | largest | center | <x>,<y> (pixels of the input) | <track id> (from poses.json tracks)')
     .option('--no-stabilize', 'skip stabilization (and re-shake)')
     .option('--no-footlock', 'skip foot locking')
     .option('--no-temporal', 'skip the temporal consistency stage')

@@ -6,6 +6,7 @@ import type { PipelineEvent } from '../../pipeline/events.js';
 import { preflightProcess } from '../../pipeline/preflight.js';
 import { processVideo, type ProcessResult } from '../../pipeline/process.js';
 import { BACKGROUND_MODES, type BackgroundMode, type PlateMethod } from '../../composite/index.js';
+import { parseSubjectRule } from '../../pose/people.js';
 import { ReshootError } from '../../util/errors.js';
 import { probeVideo } from '../../video/index.js';
 import { progressBar, type Progress } from '../progress.js';
@@ -26,6 +27,8 @@ export interface ProcessCliOptions {
   /** Old flag, kept as an alias: median|inpaint = --background plate with that plate; off = --background generated. */
   bgPlate?: string;
   seed?: number;
+  /** pose.subject: auto | largest | center | <x>,<y> | <id>. */
+  subject?: string;
   runDir?: string;
   resume?: boolean;
   overwrite?: boolean;
@@ -50,11 +53,14 @@ export function configFromFlags(opts: Omit<ProcessCliOptions, 'out'>): PipelineC
   if (opts.background !== undefined && !(BACKGROUND_MODES as readonly string[]).includes(opts.background)) {
     throw new ReshootError(`--background must be one of ${BACKGROUND_MODES.join(', ')}; got "${opts.background}"`);
   }
+  // The flag's own one-line error, before zod's.
+  if (opts.subject !== undefined) parseSubjectRule(opts.subject);
   const alias: PipelineOverrides['background'] =
     opts.bgPlate === undefined ? undefined : opts.bgPlate === 'off' ? { mode: 'generated' } : { mode: 'plate', plate: opts.bgPlate as PlateMethod };
   const flags: PipelineOverrides = {
     ...(opts.generator !== undefined || opts.seed !== undefined ? { generator: { spec: opts.generator, seed: opts.seed } } : {}),
     segments: { count: opts.segments, overlap: opts.overlap },
+    ...(opts.subject !== undefined && { pose: { subject: opts.subject } }),
     stabilize: {
       window: opts.window,
       smoother: (opts.smoother ?? (opts.window !== undefined ? 'moving-average' : undefined)) as PipelineConfig['stabilize']['smoother'] | undefined,
