@@ -173,3 +173,29 @@ test('decompose on real footage: the requested subject, every person in poses.js
     a.masks?.close();
   }
 });
+
+test('decompose: a subject id nobody has is one error listing the tracks; a clip without people gives empty tracks and a note', async () => {
+  const info = await probeVideo(clip);
+  const d3 = join(dir, 'nobody');
+  mkdirSync(d3);
+  await assert.rejects(
+    decomposeVideo(clip, { info, dir: d3, pose: { model: 'thunder', minScore: 0.3, smoothing: false, subject: { id: 99 } }, masks: null, plateSamples: 0, threads: 1 }),
+    (e: unknown) => e instanceof ReshootError && /--subject 99: no track has that id; tracks found: #1 from frame 0 box x=\d+/.test(e.message) && !e.message.includes('\n'),
+  );
+  const empty = join(dir, 'gray.mp4');
+  execFileSync(resolveFfmpeg(), ['-v', 'error', '-f', 'lavfi', '-i', 'color=c=gray:s=160x120:r=10', '-frames:v', '6', '-c:v', 'libx264', '-pix_fmt', 'yuv420p', empty]);
+  const d4 = join(dir, 'empty');
+  mkdirSync(d4);
+  const e = await decomposeVideo(empty, { info: await probeVideo(empty), dir: d4, pose: { model: 'thunder', minScore: 0.3, smoothing: false }, masks: { model: 'full' }, plateSamples: 0, threads: 1 });
+  try {
+    assert.deepEqual(e.track!.tracks, []);
+    assert.deepEqual(e.track!.subject, { id: -1, rule: 'auto' });
+    assert.equal(e.track!.frames.length, 6);
+    assert.ok(e.track!.frames.every((f) => !f.found));
+    assert.ok(e.notes.some((n) => /no person found/.test(n)), e.notes.join('; '));
+    assert.equal(e.masks!.found(0), false);
+    assert.equal(stabilizerMaskFor(e, 160, 120)!(0), undefined);
+  } finally {
+    e.masks?.close();
+  }
+});
