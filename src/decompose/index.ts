@@ -18,7 +18,9 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readRgb, writePng } from '../generate/images.js';
+import { rgbToGray } from '../flow/index.js';
 import { createPersonMasker, type PersonMasker } from '../person-mask/index.js';
+import { TemporalMaskFilter } from '../person-mask/stability.js';
 import {
   createPoseEstimator, DEFAULT_ONE_EURO, PeopleTracker, readPoseTrack, selectSubject, splitTracksAtCuts, subjectRuleText, writePoseTrack,
   type PeopleTracks, type PoseEstimator, type SubjectRule,
@@ -48,8 +50,11 @@ export interface DecomposeOptions {
   dir: string;
   /** `subject`: which tracked person is the subject (default 'auto': the largest, longest-visible). */
   pose: { model: 'thunder' | 'lightning'; minScore: number; smoothing: boolean; subject?: SubjectRule } | null;
-  /** null: no masks (they need poses too). */
-  masks: { model: 'full' | 'selfie' } | null;
+  /**
+   * null: no masks (they need poses too). `temporal`: strength of the temporal
+   * mask filter (src/person-mask TemporalMaskFilter; 0 or absent = per-frame masks).
+   */
+  masks: { model: 'full' | 'selfie'; temporal?: number } | null;
   /** How many evenly spread frames to keep for the background plate (0 = none). */
   plateSamples: number;
   threads?: number;
@@ -148,6 +153,9 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
     if (track) for (const p of track.frames) if (p.found && (bestT < 0 || p.score > track.frames[bestT].score)) bestT = p.index;
     if (withMasks || bestT > 0) {
       if (withMasks) masker = await createPersonMasker({ model: opts.masks!.model, feather: 0, threads: opts.threads });
+      const strength = opts.masks?.temporal ?? 0;
+      const filter = withMasks && strength > 0 ? new TemporalMaskFilter({ strength }) : null;
+      const cuts = new Set(shotResult.cuts);
       let u = 0;
       const count = withMasks ? info.frameCount : bestT + 1;
       for await (const frame of decodeFrames(input, { info, count })) {
@@ -157,7 +165,13 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
           const pose = track!.frames[u];
           writer ??= new MaskFileWriter(join(dir, 'masks.raw'), frame.width, frame.height);
           const m = pose.found ? await masker.mask(frame, pose) : null;
-          writer.append(m?.alpha ?? emptyMask(frame.width, frame.height), m?.found === true);
+          let alpha = m?.found ? m.alpha : null;
+          if (filter) {
+            // Nothing is carried across a cut.
+            if (cuts.has(u)) filter.reset();
+            alpha = await filter.push(rgbToGray(frame), alpha);
+          }
+          writer.append(alpha ?? emptyMask(frame.width, frame.height), m?.found === true);
           opts.onProgress?.(info.frameCount + u + 1, total);
         }
         u++;

@@ -245,7 +245,7 @@ async function wholeVideoSteps(
   const samples = wantPlate ? (cfg.background.plate === 'inpaint' ? 1 : cfg.background.samples) : 0;
 
   // ---- decompose: on the ORIGINAL frames, before anything moves them.
-  const decomposeKey = { pose: cfg.pose, masks: { enabled: cfg.masks.enabled, model: cfg.masks.model }, samples };
+  const decomposeKey = { pose: cfg.pose, masks: { enabled: cfg.masks.enabled, model: cfg.masks.model, temporal: cfg.masks.temporal }, samples };
   const dec = (await steps.step<Decomposition>({
     name: 'decompose',
     outputs: [RUN_FILES.shots, RUN_FILES.decompose, RUN_FILES.reference, ...(cfg.pose.enabled ? [RUN_FILES.poses] : []), ...(wantMasks ? [RUN_FILES.masks, RUN_FILES.masksSidecar] : [])],
@@ -257,7 +257,7 @@ async function wholeVideoSteps(
         pose: cfg.pose.enabled
           ? { model: cfg.pose.model === 'movenet-lightning' ? 'lightning' : 'thunder', minScore: cfg.pose.minScore, smoothing: cfg.pose.smoothing, subject: parseSubjectRule(cfg.pose.subject) }
           : null,
-        masks: wantMasks ? { model: cfg.masks.model === 'selfie' ? 'selfie' : 'full' } : null,
+        masks: wantMasks ? { model: cfg.masks.model === 'selfie' ? 'selfie' : 'full', temporal: cfg.masks.temporal } : null,
         plateSamples: samples,
         threads: a.threads,
         onProgress: ctx.report,
