@@ -136,7 +136,7 @@ test('decompose on real footage: the requested subject, every person in poses.js
   // Run 1: the walker on the right by a point on him, with masks.
   const d1 = join(dir, 'w1');
   mkdirSync(d1);
-  const a = await decomposeVideo(clip, { info, dir: d1, pose: { model: 'thunder', minScore: 0.3, smoothing: false, subject: { x: 745, y: 300 } }, masks: { model: 'full' }, plateSamples: 0, threads: 1 });
+  const a = await decomposeVideo(clip, { info, dir: d1, pose: { model: 'thunder', minScore: 0.3, smoothing: false, subject: { x: 745, y: 300 } }, masks: { model: 'full', temporal: 0.3 }, plateSamples: 0, threads: 1 });
   try {
     const written = await readPoseTrack(join(d1, 'poses.json'));
     assert.ok(written.tracks && written.tracks.length >= 2, `several people tracked (${written.tracks?.length})`);

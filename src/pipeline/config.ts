@@ -40,7 +40,7 @@ export const PipelineConfigSchema = z.strictObject({
     model: z.enum(['blazepose-full', 'selfie']),
     /** Feather radius of the composite mask, px. */
     feather: z.number().min(0).max(64),
-    /** Temporal mask filter: weight of the previous mask moved by flow (0 = per-frame masks; src/person-mask stability.ts). */
+    /** Temporal mask filter: weight of the previous mask moved by flow (0 = per-frame masks). 0.3: steadier edges on vtest (src/person-mask README "Temporal stability"). */
     temporal: z.number().min(0).lt(1),
   }),
   background: z.strictObject({
@@ -116,7 +116,7 @@ const BALANCED: PipelineConfig = {
   preset: 'balanced',
   stabilize: { enabled: true, smoother: 'l1', window: 30, maxCropZoom: 1.2 },
   pose: { enabled: true, model: 'movenet-thunder', smoothing: true, minScore: 0.3, subject: 'auto' },
-  masks: { enabled: true, model: 'blazepose-full', feather: 4, temporal: 0 },
+  masks: { enabled: true, model: 'blazepose-full', feather: 4, temporal: 0.3 },
   background: { mode: 'original', plate: 'median', samples: 25, grow: 6 },
   segments: { count: 3, overlap: 5, minLength: 10 },
   generator: { spec: 'passthrough', seed: 1, timeoutSeconds: 3600, releaseBetweenSegments: false, size: 384 },
