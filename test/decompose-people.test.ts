@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mediaFile, ROOT } from './helpers.js';
+import { mediaFile, ROOT, runCli } from './helpers.js';
 import { decomposeVideo, fillPersonBox, peopleBoxes, stabilizerMaskFor } from '../src/decompose/index.js';
 import { splitTracksAtCuts, type PeopleTracks } from '../src/pose/people.js';
 import { readPoseTrack } from '../src/pose/video.js';
@@ -198,4 +198,14 @@ test('decompose: a subject id nobody has is one error listing the tracks; a clip
   } finally {
     e.masks?.close();
   }
+});
+
+test('reshoot process --subject reaches decompose: an id nobody has stops the run with the tracks found', async () => {
+  const r = await runCli(['process', clip, '-o', join(dir, 'cli.mp4'), '--subject', '99', '--segments', '1'], { timeoutMs: 600_000 });
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /^reshoot: --subject 99: no track has that id; tracks found: #1 from frame 0 box/m);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  const run = JSON.parse(readFileSync(join(dir, 'cli.run', 'run.json'), 'utf8'));
+  assert.equal(run.config.pose.subject, '99');
+  assert.equal(run.steps.decompose.status, 'failed');
 });
