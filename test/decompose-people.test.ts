@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { mediaFile, ROOT, runCli } from './helpers.js';
 import { decomposeVideo, fillPersonBox, peopleBoxes, stabilizerMaskFor } from '../src/decompose/index.js';
 import { splitTracksAtCuts, type PeopleTracks } from '../src/pose/people.js';
-import { readPoseTrack } from '../src/pose/video.js';
+import { readPoseTrack, trackPoses } from '../src/pose/video.js';
 import type { PoseFrame, PoseTrack } from '../src/pose/types.js';
 import { resolveConfig } from '../src/pipeline/config.js';
 import { configFromFlags } from '../src/cli/commands/process.js';
@@ -208,4 +208,32 @@ test('reshoot process --subject reaches decompose: an id nobody has stops the ru
   const run = JSON.parse(readFileSync(join(dir, 'cli.run', 'run.json'), 'utf8'));
   assert.equal(run.config.pose.subject, '99');
   assert.equal(run.steps.decompose.status, 'failed');
+});
+
+test('reshoot pose and decompose split tracks at a hard cut the same way: an id from one names the same person in the other', async () => {
+  // vtest 134-139, then 140-145 with red and blue swapped: the shot detector calls frame 6 a cut
+  // (colours change at once), while every person stays where they were, so an unsplit tracker would carry them across.
+  const cutClip = join(dir, 'cut.mp4');
+  execFileSync(resolveFfmpeg(), [
+    '-v', 'error', '-i', mediaFile('vtest.avi'), '-i', mediaFile('vtest.avi'), '-filter_complex',
+    '[0:v]trim=start_frame=134:end_frame=140,setpts=N/(10*TB),format=yuv420p[a];' +
+      '[1:v]trim=start_frame=140:end_frame=146,setpts=N/(10*TB),colorchannelmixer=rr=0:rb=1:br=1:bb=0,format=yuv420p[b];[a][b]concat=n=2:v=1[v]',
+    '-map', '[v]', '-r', '10', '-c:v', 'libx264', '-crf', '8', '-pix_fmt', 'yuv420p', cutClip,
+  ]);
+  const info = await probeVideo(cutClip);
+  assert.equal(info.frameCount, 12);
+  const d5 = join(dir, 'cut');
+  mkdirSync(d5);
+  const dec = await decomposeVideo(cutClip, { info, dir: d5, pose: { model: 'thunder', minScore: 0.3, smoothing: false }, masks: null, plateSamples: 0, threads: 1 });
+  assert.deepEqual(dec.shots.cuts, [6]);
+  const { track } = await trackPoses(cutClip, { subject: 'auto', threads: 1 });
+  const ids = (t: PoseTrack) => t.tracks!.map((p) => [p.id, p.frames.map((f) => f.index)]);
+  // People on both sides of the cut, each side with its own ids.
+  assert.ok(dec.track!.tracks!.some((t) => t.frames[0].index < 6) && dec.track!.tracks!.some((t) => t.frames[0].index === 6), `tracks: ${JSON.stringify(ids(dec.track!))}`);
+  assert.deepEqual(ids(track), ids(dec.track!));
+  assert.equal(track.subject!.id, dec.track!.subject!.id);
+  for (const t of dec.track!.tracks!) {
+    const sides = new Set(t.frames.map((f) => f.index >= 6));
+    assert.equal(sides.size, 1, `track ${t.id} stays on one side of the cut`);
+  }
 });
