@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { mediaFile, ROOT, runCli } from './helpers.js';
@@ -236,4 +236,13 @@ test('reshoot pose and decompose split tracks at a hard cut the same way: an id 
     const sides = new Set(t.frames.map((f) => f.index >= 6));
     assert.equal(sides.size, 1, `track ${t.id} stays on one side of the cut`);
   }
+});
+
+test('process --subject with a point outside the frame fails in the preflight, before any decoding', async () => {
+  const t0 = performance.now();
+  const r = await runCli(['process', clip, '-o', join(dir, 'outside.mp4'), '--subject', '900,100', '--segments', '1'], { timeoutMs: 120_000 });
+  assert.notEqual(r.code, 0);
+  assert.equal(r.stderr.trim(), 'reshoot: --subject 900,100: the point is outside the 768x576 frame');
+  assert.equal(existsSync(join(dir, 'outside.run')), false, 'no run folder');
+  assert.ok(performance.now() - t0 < 60_000);
 });
