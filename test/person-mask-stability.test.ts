@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MaskStabilityMeter, TemporalMaskFilter, maskPairStats } from '../src/person-mask/stability.js';
 import type { GrayFrame } from '../src/video/types.js';
+import { runCli } from './helpers.js';
 
 const W = 96;
 const H = 64;
@@ -72,4 +73,10 @@ test('the temporal filter blends the warped previous output with the new mask an
   assert.equal(await f.push(g0, null), null);
   const restarted = (await f.push(g0, rect(0, 0, 10, 10)))!;
   assert.equal(restarted.data[35 * W + 40], 0, 'nothing carried over a frame without a mask');
+});
+
+test('reshoot masks --temporal outside [0, 1) is one clear line', async () => {
+  const r = await runCli(['masks', 'nothing.mp4', '-o', 'nothing-masks.mp4', '--temporal', '1']);
+  assert.notEqual(r.code, 0);
+  assert.equal(r.stderr.trim(), 'reshoot: --temporal must be in [0, 1); got 1');
 });

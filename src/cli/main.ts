@@ -225,6 +225,7 @@ const COMMANDS: Entry[] = [
       .option('--pose-model <name>', 'thunder | lightning, when tracking poses here', 'thunder')
       .option('--margin <f>', 'crop margin around the pose box, fraction of its longer side per side', parseFloatArg, 0.25)
       .option('--feather <px>', 'Gaussian feather sigma in pixels (default 0.4% of the longer frame side)', parseFloatArg)
+      .option('--temporal <s>', 'temporal mask filter: weight of the previous mask moved by flow, 0 = per-frame masks (the pipeline\'s masks.temporal)', parseFloatArg, 0.3)
       .option('--sidecar <file>', 'per-frame flags JSON (default: the output path with .json)')
       .option('--frames <n>', 'only the first n frames', parseInteger)
       .option('--provider <p>', 'auto | cpu | cuda', 'auto')
