@@ -15,7 +15,10 @@
  * characters and hard cuts, plus a known handheld shake). Those compare doing
  * nothing, vid.stab, reshoot without and with subject masks; the masks come
  * from the real models (pose tracker + person masker, src/person-mask
- * maskVideo) run on the shaky input, cached by the input's content hash.
+ * maskVideo) run on the shaky input, cached by the input's content hash,
+ * and the pipeline's own decompose pass (every person tracked, src/decompose):
+ * its subject mask alone, and the stabilizer mask the pipeline uses (the union
+ * of every tracked person and the subject mask, `stabilizerMaskFor`).
  * Their residual shake is reported clip-wide (mean removed over the clip, as
  * for the presets) and per shot (mean removed per shot: across a hard cut no
  * stabilizer owes continuity, so a different fixed offset per shot is not shake).
@@ -33,7 +36,8 @@ import { datasetPath, fetchDatasets, getSynthPreset, listSynthPresets, synthesiz
 import { compareWithTruth, measureInputToOutput, measureStabilization, type StabilizationReport } from '../src/metrics/index.js';
 import { stabilizeVideo, type Mat2x3, type SmootherName } from '../src/stabilize/index.js';
 import { maskVideo, sidecarPath } from '../src/person-mask/index.js';
-import { decodeFrames, encodeFrames, type Frame, type GrayFrame } from '../src/video/index.js';
+import { decomposeVideo, loadDecomposition, stabilizerMaskFor, type Decomposition } from '../src/decompose/index.js';
+import { decodeFrames, encodeFrames, probeVideo, type Frame, type GrayFrame } from '../src/video/index.js';
 import { loadOpenCV } from '../src/cv/opencv.js';
 import type { Shot } from '../src/shots/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
@@ -162,6 +166,22 @@ async function subjectMasks(input: string, cacheDir: string): Promise<{ maskFor:
   };
 }
 
+/** The pipeline's decompose pass on `input` (every person, the subject's masks), cached by the input's content hash. */
+async function decomposed(input: string, cacheDir: string): Promise<{ dec: Decomposition; width: number; height: number; seconds: number; cached: boolean }> {
+  const hash = createHash('sha256').update(await readFile(input)).digest('hex').slice(0, 16);
+  const dir = join(cacheDir, `${hash}-decompose`);
+  const info = await probeVideo(input);
+  const cached = existsSync(join(dir, 'decompose.json'));
+  const t0 = performance.now();
+  let dec: Decomposition;
+  if (cached) dec = await loadDecomposition(dir, true, true);
+  else {
+    await mkdir(dir, { recursive: true });
+    dec = await decomposeVideo(input, { info, dir, pose: { model: 'thunder', minScore: 0.3, smoothing: true, subject: 'auto' }, masks: { model: 'full' }, plateSamples: 0 });
+  }
+  return { dec, width: info.width, height: info.height, seconds: (performance.now() - t0) / 1000, cached };
+}
+
 /** RMS (x, y combined, px) of the deviation from the intended view with the mean removed per shot. */
 function perShotResidual(deviation: { x: number; y: number }[], shots: Shot[]): number {
   let ss = 0;
@@ -178,6 +198,10 @@ async function runMovingCase(name: string, c: MovingCase, work: string, rows: Re
   const { gt, shots } = await c.build(input, work);
   const masks = await subjectMasks(input, resolve(values['mask-cache']!));
   process.stderr.write(`${name}: ${gt.frames} frames, true shots ${shots.map((s) => `[${s.start},${s.end})`).join(' ')}; masks ${masks.cached ? 'from cache' : `computed in ${masks.seconds.toFixed(1)} s`}\n`);
+  const d = await decomposed(input, resolve(values['mask-cache']!));
+  const subjectOnly = d.dec.masks;
+  const allPeople = stabilizerMaskFor(d.dec, d.width, d.height);
+  process.stderr.write(`${name}: decompose ${d.cached ? 'from cache' : `in ${d.seconds.toFixed(1)} s`}: ${d.dec.track?.tracks?.length ?? 0} people, subject #${d.dec.track?.subject?.id}\n`);
   const methods: { name: string; run?: (output: string) => Promise<{ analyzeSeconds: number; totalSeconds: number; note?: string }> }[] = [
     { name: 'input (no stabilization)' },
     { name: 'vid.stab smoothing=15', run: (o) => vidstab(15).run(input, o) },
@@ -192,6 +216,21 @@ async function runMovingCase(name: string, c: MovingCase, work: string, rows: Re
       name: 'reshoot l1 + masks',
       run: async (o) => {
         const r = await stabilizeVideo(input, o, { smoother: 'l1', border: 'zoom', keepAudio: false, overwrite: true, maskFor: masks.maskFor });
+        return { analyzeSeconds: r.analyzeSeconds, totalSeconds: r.analyzeSeconds + r.renderSeconds, note: r.transforms.notes.join('; ') };
+      },
+    },
+    {
+      name: 'reshoot l1 + decompose subject mask',
+      run: async (o) => {
+        const maskFor = subjectOnly ? (t: number) => (subjectOnly.found(t) ? subjectOnly.read(t) : undefined) : undefined;
+        const r = await stabilizeVideo(input, o, { smoother: 'l1', border: 'zoom', keepAudio: false, overwrite: true, maskFor, shots: d.dec.shots.shots });
+        return { analyzeSeconds: r.analyzeSeconds, totalSeconds: r.analyzeSeconds + r.renderSeconds, note: r.transforms.notes.join('; ') };
+      },
+    },
+    {
+      name: 'reshoot l1 + every person (pipeline)',
+      run: async (o) => {
+        const r = await stabilizeVideo(input, o, { smoother: 'l1', border: 'zoom', keepAudio: false, overwrite: true, maskFor: allPeople, shots: d.dec.shots.shots });
         return { analyzeSeconds: r.analyzeSeconds, totalSeconds: r.analyzeSeconds + r.renderSeconds, note: r.transforms.notes.join('; ') };
       },
     },

@@ -18,9 +18,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { readRgb, writePng } from '../generate/images.js';
+import { rgbToGray } from '../flow/index.js';
 import { createPersonMasker, type PersonMasker } from '../person-mask/index.js';
-import { createPoseEstimator, DEFAULT_ONE_EURO, PoseTracker, readPoseTrack, writePoseTrack, type PoseEstimator } from '../pose/index.js';
-import type { PoseFrame, PoseTrack } from '../pose/types.js';
+import { TemporalMaskFilter } from '../person-mask/stability.js';
+import {
+  createPoseEstimator, DEFAULT_ONE_EURO, PeopleTracker, readPoseTrack, selectSubject, splitTracksAtCuts, subjectRuleText, writePoseTrack,
+  type PeopleTracks, type PoseEstimator, type SubjectRule,
+} from '../pose/index.js';
+import type { Box, PoseFrame, PoseTrack } from '../pose/types.js';
 import { ShotDetector, type Shot } from '../shots/index.js';
 import { ensureDir, writeJsonAtomic } from '../util/atomic.js';
 import { ReshootError } from '../util/errors.js';
@@ -43,9 +48,13 @@ export interface DecomposeOptions {
   info: VideoInfo;
   /** Folder for the files (the run folder). */
   dir: string;
-  pose: { model: 'thunder' | 'lightning'; minScore: number; smoothing: boolean } | null;
-  /** null: no masks (they need poses too). */
-  masks: { model: 'full' | 'selfie' } | null;
+  /** `subject`: which tracked person is the subject (default 'auto': the largest, longest-visible). */
+  pose: { model: 'thunder' | 'lightning'; minScore: number; smoothing: boolean; subject?: SubjectRule } | null;
+  /**
+   * null: no masks (they need poses too). `temporal`: strength of the temporal
+   * mask filter (src/person-mask TemporalMaskFilter; 0 or absent = per-frame masks).
+   */
+  masks: { model: 'full' | 'selfie'; temporal?: number } | null;
   /** How many evenly spread frames to keep for the background plate (0 = none). */
   plateSamples: number;
   threads?: number;
@@ -55,7 +64,11 @@ export interface DecomposeOptions {
 
 export interface Decomposition {
   frameCount: number;
-  /** The subject's pose per frame in ORIGINAL pixels (null when pose is off). */
+  /**
+   * The subject's pose per frame in ORIGINAL pixels (null when pose is off);
+   * `track.tracks` holds every person with their id and `track.subject` the
+   * chosen id and rule (absent in run folders written before people tracking).
+   */
   track: PoseTrack | null;
   masks: MaskFile | null;
   shots: ShotsFile;
@@ -79,7 +92,7 @@ export function plateSamples(frameCount: number, k: number): number[] {
 
 export const sampleFile = (t: number) => join('samples', `${String(t).padStart(6, '0')}.png`);
 
-/** Runs the decompose pass over `input` and writes its files into opts.dir. */
+/** Runs the decompose passes over `input` and writes their files into opts.dir. */
 export async function decomposeVideo(input: string, opts: DecomposeOptions): Promise<Decomposition> {
   const { info, dir } = opts;
   let estimator: PoseEstimator | undefined;
@@ -87,14 +100,14 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
   let writer: MaskFileWriter | undefined;
   try {
     if (opts.pose) estimator = await createPoseEstimator({ model: opts.pose.model, minScore: opts.pose.minScore, threads: opts.threads });
-    if (opts.pose && opts.masks) masker = await createPersonMasker({ model: opts.masks.model, feather: 0, threads: opts.threads });
     const samples = new Set(plateSamples(info.frameCount, opts.plateSamples));
     if (samples.size) await ensureDir(join(dir, 'samples'));
     const shots = new ShotDetector();
     const smoothing = opts.pose?.smoothing ? DEFAULT_ONE_EURO : null;
-    let tracker = estimator ? new PoseTracker(estimator, { fps: info.fpsValue, smoothing }) : null;
-    const poses: PoseFrame[] = [];
-    let best: { score: number; t: number; frame: Frame } | null = null;
+    const people = estimator ? new PeopleTracker(estimator, { fps: info.fpsValue, smoothing }) : null;
+    const withMasks = !!(opts.pose && opts.masks);
+    // Pass 2 reports the second half of the progress when there is one.
+    const total = withMasks ? 2 * info.frameCount : info.frameCount;
     let firstFrame: Frame | null = null;
     const cover = maskCoverage();
     let t = 0;
@@ -102,42 +115,75 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
       opts.signal?.throwIfAborted();
       firstFrame ??= frame;
       shots.push(frame);
-      if (tracker) {
-        const pose = await tracker.next(frame);
-        poses.push({ ...pose, index: t });
-        if (pose.found && (!best || pose.score > best.score)) best = { score: pose.score, t, frame };
-        if (masker) {
-          writer ??= new MaskFileWriter(join(dir, 'masks.raw'), frame.width, frame.height);
-          const m = pose.found ? await masker.mask(frame, pose) : null;
-          writer.append(m?.alpha ?? emptyMask(frame.width, frame.height), m?.found === true);
-          if (m?.found) cover.add(m.alpha);
-        }
-      }
+      if (people) await people.next(frame);
       if (samples.has(t)) await writePng(join(dir, sampleFile(t)), frame);
       t++;
-      opts.onProgress?.(t, info.frameCount);
+      opts.onProgress?.(t, total);
     }
     if (t !== info.frameCount) throw new ReshootError(`${input}: decoding delivered ${t} frames, the probe promised ${info.frameCount}`);
-    const referenceFrame = (best as { frame: Frame } | null)?.frame ?? firstFrame;
-    if (referenceFrame) await writePng(join(dir, 'reference.png'), referenceFrame);
+    const shotResult = shots.result();
     const notes: string[] = [];
     let track: PoseTrack | null = null;
-    if (estimator) {
+    if (estimator && people) {
+      // The tracker never saw the cuts (the detector needs frames after one to call it): ids are split there afterwards.
+      const all = splitTracksAtCuts(people.result(), shotResult.cuts);
+      const rule = opts.pose!.subject ?? 'auto';
+      const chosen = selectSubject(all, rule);
       track = {
         schema: 'reshoot.poses/1',
-        source: { path: input, width: info.width, height: info.height, fps: info.fps, frameCount: poses.length },
+        source: { path: input, width: info.width, height: info.height, fps: info.fps, frameCount: t },
         model: { id: estimator.modelId, inputSize: estimator.inputSize, provider: estimator.provider },
         minScore: estimator.minScore,
         smoothing: smoothing ? { kind: 'one-euro', ...smoothing } : null,
-        frames: poses,
+        frames: chosen.track.frames,
+        tracks: all.tracks,
+        subject: { id: chosen.id, rule: subjectRuleText(rule) },
+        ...(all.tracks.length === 0 && { notes: ['no person found: tracks is empty and every frame has found=false'] }),
       };
       await writePoseTrack(join(dir, 'poses.json'), track, { overwrite: true });
-      const found = poses.filter((p) => p.found).length;
+      const found = track.frames.filter((p) => p.found).length;
       if (found === 0) notes.push('no person found in any frame: nothing is generated over, the output keeps the input');
-      else if (found < poses.length) notes.push(`person found in ${found} of ${poses.length} frames`);
+      else {
+        notes.push(`${all.tracks.length} person track(s); subject #${chosen.id} by rule ${subjectRuleText(rule)}`);
+        if (found < t) notes.push(`subject found in ${found} of ${t} frames`);
+      }
+    }
+
+    // Pass 2: the subject's masks and the reference (the subject's best-scoring frame, else frame 0).
+    let bestT = -1;
+    if (track) for (const p of track.frames) if (p.found && (bestT < 0 || p.score > track.frames[bestT].score)) bestT = p.index;
+    if (withMasks || bestT > 0) {
+      if (withMasks) masker = await createPersonMasker({ model: opts.masks!.model, feather: 0, threads: opts.threads });
+      const strength = opts.masks?.temporal ?? 0;
+      const filter = withMasks && strength > 0 ? new TemporalMaskFilter({ strength }) : null;
+      const cuts = new Set(shotResult.cuts);
+      let u = 0;
+      const count = withMasks ? info.frameCount : bestT + 1;
+      for await (const frame of decodeFrames(input, { info, count })) {
+        opts.signal?.throwIfAborted();
+        if (u === bestT) await writePng(join(dir, 'reference.png'), frame);
+        if (masker) {
+          const pose = track!.frames[u];
+          writer ??= new MaskFileWriter(join(dir, 'masks.raw'), frame.width, frame.height);
+          const m = pose.found ? await masker.mask(frame, pose) : null;
+          let alpha = m?.found ? m.alpha : null;
+          if (filter) {
+            // Nothing is carried across a cut.
+            if (cuts.has(u)) filter.reset();
+            alpha = await filter.push(rgbToGray(frame), alpha);
+          }
+          writer.append(alpha ?? emptyMask(frame.width, frame.height), m?.found === true);
+          if (alpha && m?.found) cover.add(alpha);
+          opts.onProgress?.(info.frameCount + u + 1, total);
+        }
+        u++;
+      }
+      if (u !== count) throw new ReshootError(`${input}: the second decoding delivered ${u} frames, the first ${count}`);
     }
     const coverNote = cover.note();
     if (coverNote) notes.push(coverNote);
+    if (bestT <= 0 && firstFrame) await writePng(join(dir, 'reference.png'), firstFrame);
+    firstFrame = null;
     if (writer && masker) {
       await writer.finish(
         {
@@ -149,14 +195,12 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
       );
       writer = undefined;
     }
-    tracker = null;
-    const shotResult = shots.result();
     const shotsFile: ShotsFile = { schema: 'reshoot.shots/1', frameCount: t, ...shotResult, method: 'src/shots ShotDetector (histogram + thumbnail difference against the local median)' };
     if (shotResult.cuts.length) notes.push(`${shotResult.shots.length} shots (cuts at ${shotResult.cuts.join(', ')})`);
     await writeJsonAtomic(join(dir, 'shots.json'), shotsFile, { overwrite: true });
-    const result = { frameCount: t, samples: [...samples].sort((a, b) => a - b), reference: (best as { t: number } | null)?.t ?? 0, notes };
+    const result = { frameCount: t, samples: [...samples].sort((a, b) => a - b), reference: Math.max(0, bestT), notes };
     await writeJsonAtomic(join(dir, 'decompose.json'), result, { overwrite: true });
-    return { ...result, track, shots: shotsFile, masks: opts.masks && opts.pose ? await MaskFile.open(join(dir, 'masks.raw'), join(dir, 'masks.json')) : null };
+    return { ...result, track, shots: shotsFile, masks: withMasks ? await MaskFile.open(join(dir, 'masks.raw'), join(dir, 'masks.json')) : null };
   } catch (err) {
     writer?.abort();
     throw err;
@@ -164,6 +208,60 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
     await estimator?.release().catch(() => undefined);
     await masker?.release().catch(() => undefined);
   }
+}
+
+/**
+ * Every tracked person's box per frame (original pixels), from a pose track
+ * with `tracks`; a track without them (older run folders, single-subject
+ * tracks) gives the subject's boxes.
+ */
+export function peopleBoxes(track: PoseTrack): Map<number, Box[]> {
+  const out = new Map<number, Box[]>();
+  const add = (p: PoseFrame) => {
+    if (!p.found || !p.box) return;
+    const list = out.get(p.index);
+    if (list) list.push(p.box);
+    else out.set(p.index, [p.box]);
+  };
+  if (track.tracks) for (const tr of track.tracks) for (const p of tr.frames) add(p);
+  else for (const p of track.frames) add(p);
+  return out;
+}
+
+/**
+ * Marks a person's region from their valid-keypoint box: that box stops at the
+ * eyes and ankles and misses hands held out, so it is widened by
+ * max(25 % of its width, 10 % of its height) left and right and 15 % of its
+ * height above and below (head top, feet, a swinging arm).
+ */
+export function fillPersonBox(mask: GrayFrame, b: Box): void {
+  const mx = Math.max(0.25 * b.width, 0.1 * b.height), my = 0.15 * b.height;
+  const rx0 = Math.floor(b.x - mx), rx1 = Math.ceil(b.x + b.width + mx);
+  const ry0 = Math.floor(b.y - my), ry1 = Math.ceil(b.y + b.height + my);
+  if (rx1 < 0 || ry1 < 0 || rx0 >= mask.width || ry0 >= mask.height) return;
+  const x0 = Math.max(0, rx0), x1 = Math.min(mask.width - 1, rx1);
+  const y0 = Math.max(0, ry0), y1 = Math.min(mask.height - 1, ry1);
+  for (let y = y0; y <= y1; y++) mask.data.fill(255, y * mask.width + x0, y * mask.width + x1 + 1);
+}
+
+/**
+ * The stabilizer's exclusion mask per frame (original pixels, 255 = excluded):
+ * the union of EVERY tracked person (their widened boxes) and the subject's
+ * segmentation mask, so nobody walking through the frame is taken for camera
+ * motion. undefined for frames without anyone.
+ */
+export function stabilizerMaskFor(dec: Pick<Decomposition, 'track' | 'masks'>, width: number, height: number): ((t: number) => GrayFrame | undefined) | undefined {
+  const boxes = dec.track ? peopleBoxes(dec.track) : new Map<number, Box[]>();
+  const masks = dec.masks;
+  if (!masks && boxes.size === 0) return undefined;
+  return (t: number) => {
+    const subject = masks?.found(t) ? masks.read(t) : undefined;
+    const bs = boxes.get(t);
+    if (!bs?.length) return subject;
+    const m: GrayFrame = { width, height, data: subject ? new Uint8Array(subject.data) : new Uint8Array(width * height) };
+    for (const b of bs) fillPersonBox(m, b);
+    return m;
+  };
 }
 
 /** Reads a decomposition written by decomposeVideo (resume). */

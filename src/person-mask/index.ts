@@ -4,3 +4,5 @@ export type { MaskModelName, MaskModelRunner, PersonMasker, PersonMaskerOptions,
 export { DEFAULT_MASK_MARGIN, maskRegionForPose, pasteMask, featherMask, maskCoverage } from './composite.js';
 export { maskVideo, sidecarPath } from './video.js';
 export type { MaskSidecar, MaskVideoOptions } from './video.js';
+export { MaskStabilityMeter, TemporalMaskFilter, maskPairStats } from './stability.js';
+export type { MaskPairStats, StabilitySummary, TemporalMaskOptions } from './stability.js';

@@ -11,6 +11,8 @@ import { PoseTracker } from '../pose/track.js';
 import type { PoseTrack } from '../pose/types.js';
 import { assertCanWrite, withAtomicOutput, writeJsonAtomic } from '../util/atomic.js';
 import { ReshootError } from '../util/errors.js';
+import { rgbToGray } from '../flow/index.js';
+import { TemporalMaskFilter } from './stability.js';
 import { decodeFrames, encodeFrames, probeVideo } from '../video/index.js';
 import type { Frame, GrayFrame, ProgressFn, Rational } from '../video/types.js';
 import { createPersonMasker, type MaskModelName, type PersonMasker } from './masker.js';
@@ -47,6 +49,8 @@ export interface MaskVideoOptions {
   overwrite?: boolean;
   /** Only the first `count` frames. */
   count?: number;
+  /** Temporal mask filter strength (TemporalMaskFilter; 0 or absent = per-frame masks, the pipeline uses 0.3). */
+  temporal?: number;
   onProgress?: ProgressFn;
 }
 
@@ -78,16 +82,18 @@ export async function maskVideo(videoPath: string, outPath: string, opts: MaskVi
     const tracker = estimator ? new PoseTracker(estimator, { fps: info.fpsValue }) : undefined;
     const poses = opts.poses;
     const m = masker;
+    const filter = opts.temporal ? new TemporalMaskFilter({ strength: opts.temporal }) : null;
     async function* masks(): AsyncGenerator<GrayFrame> {
       let i = 0;
       for await (const frame of decodeFrames(videoPath, { info, count: opts.count })) {
         const pose = tracker ? await tracker.next(frame) : (poses!.frames[i] ?? null);
         if (!tracker && !poses!.frames[i]) throw new ReshootError(`pose track has ${poses!.frames.length} frames, the video more`);
         const r = await m.mask(frame, pose);
-        flags.push({ index: i, found: r.found, coverage: Number(maskCoverage(r.alpha).toFixed(5)) });
+        const alpha = filter ? ((await filter.push(rgbToGray(frame), r.found ? r.alpha : null)) ?? r.alpha) : r.alpha;
+        flags.push({ index: i, found: r.found, coverage: Number(maskCoverage(alpha).toFixed(5)) });
         i++;
         opts.onProgress?.(i, total);
-        yield r.alpha;
+        yield alpha;
       }
     }
     if (storage === 'mp4') {

@@ -6,6 +6,7 @@
 import * as z from 'zod';
 import { smoothers, type SmootherName } from '../stabilize/index.js';
 import { BACKGROUND_MODES, PLATE_METHODS } from '../composite/index.js';
+import { parseSubjectRule } from '../pose/people.js';
 import { ReshootError } from '../util/errors.js';
 
 export const PRESETS = ['fast', 'balanced', 'quality'] as const;
@@ -31,12 +32,16 @@ export const PipelineConfigSchema = z.strictObject({
     /** One Euro smoothing of the keypoints. */
     smoothing: z.boolean(),
     minScore: unit,
+    /** Which tracked person is the subject: auto (largest, longest-visible) | largest | center | <x>,<y> (original pixels) | <track id>. */
+    subject: z.string().refine(isSubjectRule, { message: 'must be auto, largest, center, <x>,<y> (pixels) or a track id' }),
   }),
   masks: z.strictObject({
     enabled: z.boolean(),
     model: z.enum(['blazepose-full', 'selfie']),
     /** Feather radius of the composite mask, px. */
     feather: z.number().min(0).max(64),
+    /** Temporal mask filter: weight of the previous mask moved by flow (0 = per-frame masks). 0.3: steadier edges on vtest (src/person-mask README "Temporal stability"). */
+    temporal: z.number().min(0).lt(1),
   }),
   background: z.strictObject({
     /** What the output keeps around the subject (src/composite BACKGROUND_MODES): original (the input scene), plate (a frozen background), generated (the generator's whole frame). */
@@ -95,6 +100,15 @@ export const PipelineConfigSchema = z.strictObject({
   }),
 });
 
+function isSubjectRule(s: string): boolean {
+  try {
+    parseSubjectRule(s);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export type PipelineConfig = z.infer<typeof PipelineConfigSchema>;
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] };
@@ -103,8 +117,8 @@ export type PipelineOverrides = DeepPartial<PipelineConfig>;
 const BALANCED: PipelineConfig = {
   preset: 'balanced',
   stabilize: { enabled: true, smoother: 'l1', window: 30, maxCropZoom: 1.2 },
-  pose: { enabled: true, model: 'movenet-thunder', smoothing: true, minScore: 0.3 },
-  masks: { enabled: true, model: 'blazepose-full', feather: 4 },
+  pose: { enabled: true, model: 'movenet-thunder', smoothing: true, minScore: 0.3, subject: 'auto' },
+  masks: { enabled: true, model: 'blazepose-full', feather: 4, temporal: 0.3 },
   background: { mode: 'original', plate: 'median', samples: 25, grow: 6 },
   segments: { count: 3, overlap: 5, minLength: 10 },
   generator: { spec: 'passthrough', seed: 1, timeoutSeconds: 3600, releaseBetweenSegments: false, size: 384, scope: 'frame' },

@@ -8,6 +8,7 @@ import { closeSync, existsSync, openSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, extname, resolve } from 'node:path';
 import { parseGeneratorSpec } from '../generate/index.js';
 import { planSegments } from '../segment/index.js';
+import { parseSubjectRule } from '../pose/people.js';
 import { ReshootError } from '../util/errors.js';
 import { assertFolderHoldsNoInput, assertNotAnInput } from '../util/inputs.js';
 import type { VideoInfo } from '../video/index.js';
@@ -52,6 +53,14 @@ export function preflightProcess(args: PreflightArgs): void {
     minLength: config.segments.minLength,
     onShort: 'error',
   });
+
+  // A subject point outside the frame can name nobody: say so before the (slow) people pass.
+  if (config.pose.enabled) {
+    const rule = parseSubjectRule(config.pose.subject);
+    if (typeof rule === 'object' && 'x' in rule && !(rule.x >= 0 && rule.x < info.width && rule.y >= 0 && rule.y < info.height)) {
+      throw new ReshootError(`--subject ${config.pose.subject}: the point is outside the ${info.width}x${info.height} frame`);
+    }
+  }
 
   // The output: an .mp4, never an input or the run folder, in a folder we can write.
   if (extname(output).toLowerCase() !== '.mp4') throw new ReshootError(`output ${args.output} must be an .mp4 file`);

@@ -24,10 +24,11 @@ import { basename, dirname, extname, join, resolve } from 'node:path';
 import { computePlate, sourceFromArrays } from '../background/index.js';
 import { blendOver, growFeatherSync } from '../composite/index.js';
 import { loadOpenCV, type CV } from '../cv/opencv.js';
-import { decomposeVideo, loadDecomposition, readSample, type Decomposition } from '../decompose/index.js';
+import { decomposeVideo, loadDecomposition, readSample, stabilizerMaskFor, type Decomposition } from '../decompose/index.js';
 import { detectContacts, FollowDrivingLock, lockFrameSync, measureAnkleOffsets, writeContacts, type Contacts } from '../footlock/index.js';
 import { createPoseEstimator, cropRegionFromPose, type PoseEstimator } from '../pose/index.js';
 import { createGenerator, readRgb, writePng, type Generator } from '../generate/index.js';
+import { parseSubjectRule } from '../pose/people.js';
 import type { PoseFrame, PoseTrack } from '../pose/types.js';
 import { blendSegmentStreams, flowMotionEnergy, planShotSegments, poseMotionEnergy, type Segment, type SegmentPlan } from '../segment/index.js';
 import { analyzeVideo, compose, outputTransform, saveTransforms, translation, type TransformsData } from '../stabilize/index.js';
@@ -261,7 +262,7 @@ async function wholeVideoSteps(
   const samples = wantPlate ? (cfg.background.plate === 'inpaint' ? 1 : cfg.background.samples) : 0;
 
   // ---- decompose: on the ORIGINAL frames, before anything moves them.
-  const decomposeKey = { pose: cfg.pose, masks: { enabled: cfg.masks.enabled, model: cfg.masks.model }, samples };
+  const decomposeKey = { pose: cfg.pose, masks: { enabled: cfg.masks.enabled, model: cfg.masks.model, temporal: cfg.masks.temporal }, samples };
   const dec = (await steps.step<Decomposition>({
     name: 'decompose',
     outputs: [RUN_FILES.shots, RUN_FILES.decompose, RUN_FILES.reference, ...(cfg.pose.enabled ? [RUN_FILES.poses] : []), ...(wantMasks ? [RUN_FILES.masks, RUN_FILES.masksSidecar] : [])],
@@ -270,8 +271,10 @@ async function wholeVideoSteps(
       const d = await decomposeVideo(input, {
         info,
         dir: run.dir,
-        pose: cfg.pose.enabled ? { model: cfg.pose.model === 'movenet-lightning' ? 'lightning' : 'thunder', minScore: cfg.pose.minScore, smoothing: cfg.pose.smoothing } : null,
-        masks: wantMasks ? { model: cfg.masks.model === 'selfie' ? 'selfie' : 'full' } : null,
+        pose: cfg.pose.enabled
+          ? { model: cfg.pose.model === 'movenet-lightning' ? 'lightning' : 'thunder', minScore: cfg.pose.minScore, smoothing: cfg.pose.smoothing, subject: parseSubjectRule(cfg.pose.subject) }
+          : null,
+        masks: wantMasks ? { model: cfg.masks.model === 'selfie' ? 'selfie' : 'full', temporal: cfg.masks.temporal } : null,
         plateSamples: samples,
         threads: a.threads,
         onProgress: ctx.report,
@@ -287,20 +290,19 @@ async function wholeVideoSteps(
     notes.push('no person in any frame: the output is the input scene (nothing to generate over)');
   }
 
-  // ---- stabilize: the subject's mask excluded from the camera motion, smoothed per shot.
+  // ---- stabilize: every person excluded from the camera motion (src/decompose stabilizerMaskFor), smoothed per shot.
   const transforms = await steps.step<TransformsData>({
     name: 'stabilize',
     skip: cfg.stabilize.enabled ? null : 'stabilize.enabled = false',
     outputs: [RUN_FILES.transforms],
     key: { stabilize: cfg.stabilize, decompose: decomposeKey },
     run: async (ctx) => {
-      const masks = dec.masks;
       const analysis = await analyzeVideo(input, {
         info,
         smoother: cfg.stabilize.smoother,
         window: cfg.stabilize.window,
         maxCropZoom: cfg.stabilize.maxCropZoom,
-        maskFor: masks ? (t: number) => (masks.found(t) ? masks.read(t) : undefined) : undefined,
+        maskFor: stabilizerMaskFor(dec, info.width, info.height),
         shots: dec.shots.shots,
         onAnalyzeProgress: ctx.report,
       });
@@ -387,23 +389,26 @@ function planStep(run: RunFolder, s: RunState) {
 
 /** Keypoints and boxes from original pixels into canvas pixels (exact: points map through the warp). */
 export function mapTrack(track: PoseTrack, transforms: TransformsData | null, canvas: CanvasGeometry): PoseTrack {
-  const frames = track.frames.map((p, t): PoseFrame => {
-    const m = canvasMatrix(transforms, t, canvas);
-    const map = (x: number, y: number): [number, number] => [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
-    const keypoints = p.keypoints.map((k) => {
-      const [x, y] = map(k.x, k.y);
-      return { ...k, x, y };
-    });
-    let box = p.box;
-    if (box) {
-      const corners = [map(box.x, box.y), map(box.x + box.width, box.y), map(box.x, box.y + box.height), map(box.x + box.width, box.y + box.height)];
-      const xs = corners.map((c) => c[0]);
-      const ys = corners.map((c) => c[1]);
-      box = { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
-    }
-    return { ...p, keypoints, box };
+  const frames = track.frames.map((p, t): PoseFrame => mapPose(p, canvasMatrix(transforms, t, canvas)));
+  // Every person's track moves the same way (frames carry their own index).
+  const tracks = track.tracks?.map((tr) => ({ ...tr, frames: tr.frames.map((p) => mapPose(p, canvasMatrix(transforms, p.index, canvas))) }));
+  return { ...track, source: { ...track.source, width: canvas.width, height: canvas.height }, frames, ...(tracks && { tracks }) };
+}
+
+function mapPose(p: PoseFrame, m: readonly number[]): PoseFrame {
+  const map = (x: number, y: number): [number, number] => [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
+  const keypoints = p.keypoints.map((k) => {
+    const [x, y] = map(k.x, k.y);
+    return { ...k, x, y };
   });
-  return { ...track, source: { ...track.source, width: canvas.width, height: canvas.height }, frames };
+  let box = p.box;
+  if (box) {
+    const corners = [map(box.x, box.y), map(box.x + box.width, box.y), map(box.x, box.y + box.height), map(box.x + box.width, box.y + box.height)];
+    const xs = corners.map((c) => c[0]);
+    const ys = corners.map((c) => c[1]);
+    box = { x: Math.min(...xs), y: Math.min(...ys), width: Math.max(...xs) - Math.min(...xs), height: Math.max(...ys) - Math.min(...ys) };
+  }
+  return { ...p, keypoints, box };
 }
 
 /** One segment's source: decoded input frames warped onto the canvas, with masks and poses, in batches. */

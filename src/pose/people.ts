@@ -426,6 +426,39 @@ export class PeopleTracker {
   }
 }
 
+/**
+ * Splits every track at the hard cuts (first frames of new shots): the part
+ * after a cut gets a new id (numbered on from the largest id), so ids never
+ * continue across a cut even when the tracker ran without reset() (a cut is
+ * only known once frames after it were seen). Tracks are sorted by id, as in
+ * result(); `cuts` records the cuts.
+ */
+export function splitTracksAtCuts(people: PeopleTracks, cuts: readonly number[]): PeopleTracks {
+  const sorted = [...new Set(cuts)].sort((a, b) => a - b);
+  const shotOf = (index: number) => {
+    let k = 0;
+    while (k < sorted.length && sorted[k] <= index) k++;
+    return k;
+  };
+  let nextId = people.tracks.reduce((m, t) => Math.max(m, t.id), 0) + 1;
+  const parts: PersonTrack[] = [];
+  for (const t of people.tracks) {
+    let current: PersonTrack | null = null;
+    let shot = -1;
+    for (const f of t.frames) {
+      const s = shotOf(f.index);
+      if (!current || s !== shot) {
+        current = { id: current ? nextId++ : t.id, frames: [] };
+        parts.push(current);
+        shot = s;
+      }
+      current.frames.push(f);
+    }
+  }
+  parts.sort((a, b) => a.id - b.id);
+  return { ...people, tracks: parts, cuts: [...new Set([...people.cuts, ...sorted])].sort((a, b) => a - b) };
+}
+
 export type SubjectRule = 'auto' | 'largest' | 'center' | { x: number; y: number } | { id: number };
 
 function notFoundFrame(index: number): PoseFrame {

@@ -15,7 +15,8 @@ import { createPoseEstimator, type PoseEstimator, type PoseModelName } from './e
 import type { OneEuroParams } from './one-euro.js';
 import { drawPose, type OverlayStyle } from './overlay.js';
 import { PoseTracker, type PoseTrackerStats } from './track.js';
-import { PeopleTracker, selectSubject, subjectRuleText, type PeopleTrackerStats, type PeopleTracks, type SubjectRule } from './people.js';
+import { ShotDetector } from '../shots/index.js';
+import { PeopleTracker, selectSubject, splitTracksAtCuts, subjectRuleText, type PeopleTrackerStats, type PeopleTracks, type SubjectRule } from './people.js';
 import type { PoseFrame, PoseTrack } from './types.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff']);
@@ -112,12 +113,15 @@ export async function trackPoses(path: string, opts: TrackPosesOptions = {}): Pr
   const tracker = new PoseTracker(estimator, { fps: fpsValue, smoothing: opts.smoothing ?? null, startIndex: start, followCrop: opts.followCrop, searchTiles: opts.searchTiles, keepSubject: opts.keepSubject });
   // A still has no second frame to confirm a new person in.
   const people = opts.subject !== undefined ? new PeopleTracker(estimator, { fps: fpsValue, smoothing: opts.smoothing ?? null, startIndex: start, confirmFrames: image ? 1 : 2 }) : null;
+  // Hard cuts split tracks the way the pipeline's decompose pass does, so an id seen here names the same person in `process --subject`.
+  const shots = people ? new ShotDetector() : null;
   const frames: PoseFrame[] = [];
   const source: AsyncIterable<Frame> | Iterable<Frame> = first ? [first] : decodeFrames(path, { info, start, count: opts.count });
   async function* annotated(): AsyncGenerator<Frame> {
     for await (const frame of source) {
       if (people) {
         // Every person is drawn (the subject is only chosen at the end); onFrame is single-subject only.
+        shots!.push(frame);
         const pf = await people.next(frame);
         let out = frame;
         if (opts.overlayPath) for (const p of [...pf.people, ...pf.tentative]) out = drawPose(out, p, opts.overlayStyle);
@@ -151,7 +155,7 @@ export async function trackPoses(path: string, opts: TrackPosesOptions = {}): Pr
     frames,
   };
   if (people) {
-    const all = people.result();
+    const all = splitTracksAtCuts(people.result(), shots!.result().cuts.map((c) => c + start));
     const chosen = selectSubject(all, opts.subject!);
     track.frames = chosen.track.frames;
     track.tracks = all.tracks;

@@ -97,6 +97,8 @@ export interface MasksCliOptions {
   sidecar?: string;
   frames?: number;
   subject?: string;
+  /** Temporal mask filter strength (0 = per-frame masks). */
+  temporal: number;
   provider: string;
   threads?: number;
   overwrite?: boolean;
@@ -117,6 +119,7 @@ export async function masksCommand(input: string, opts: MasksCliOptions): Promis
   const provider = oneOf<ProviderOpt>('provider', opts.provider, ['auto', 'cpu', 'cuda']);
   if (!(opts.margin >= 0 && opts.margin <= 2)) throw new ReshootError(`--margin must be in 0..2; got ${opts.margin}`);
   if (opts.feather !== undefined && !(opts.feather >= 0)) throw new ReshootError(`--feather must be >= 0 pixels; got ${opts.feather}`);
+  if (!(opts.temporal >= 0 && opts.temporal < 1)) throw new ReshootError(`--temporal must be in [0, 1); got ${opts.temporal}`);
   const inPath = resolve(input);
   if (!existsSync(inPath)) throw new ReshootError(`input ${input} not found`);
   const out = resolve(opts.out);
@@ -167,6 +170,7 @@ export async function masksCommand(input: string, opts: MasksCliOptions): Promis
       sidecar: side,
       overwrite: opts.overwrite,
       count: opts.frames,
+      temporal: opts.temporal,
       onProgress,
     }),
   );

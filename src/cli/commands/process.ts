@@ -6,6 +6,7 @@ import type { PipelineEvent } from '../../pipeline/events.js';
 import { preflightProcess } from '../../pipeline/preflight.js';
 import { processVideo, type ProcessResult } from '../../pipeline/process.js';
 import { BACKGROUND_MODES, type BackgroundMode, type PlateMethod } from '../../composite/index.js';
+import { parseSubjectRule } from '../../pose/people.js';
 import { ReshootError } from '../../util/errors.js';
 import { probeVideo } from '../../video/index.js';
 import { progressBar, type Progress } from '../progress.js';
@@ -30,6 +31,8 @@ export interface ProcessCliOptions {
   /** Old flag, kept as an alias: median|inpaint = --background plate with that plate; off = --background generated. */
   bgPlate?: string;
   seed?: number;
+  /** pose.subject: auto | largest | center | <x>,<y> | <id>. */
+  subject?: string;
   runDir?: string;
   resume?: boolean;
   overwrite?: boolean;
@@ -58,11 +61,14 @@ export function configFromFlags(opts: Omit<ProcessCliOptions, 'out'>): PipelineC
   if (opts.genScope !== undefined && !(GEN_SCOPES as readonly string[]).includes(opts.genScope)) {
     throw new ReshootError(`--gen-scope must be one of ${GEN_SCOPES.join(', ')}; got "${opts.genScope}"`);
   }
+  // The flag's own one-line error, before zod's.
+  if (opts.subject !== undefined) parseSubjectRule(opts.subject);
   const alias: PipelineOverrides['background'] =
     opts.bgPlate === undefined ? undefined : opts.bgPlate === 'off' ? { mode: 'generated' } : { mode: 'plate', plate: opts.bgPlate as PlateMethod };
   const flags: PipelineOverrides = {
     generator: { spec: opts.generator, seed: opts.seed, size: opts.genSize, scope: opts.genScope as PipelineConfig['generator']['scope'] | undefined },
     segments: { count: opts.segments, overlap: opts.overlap },
+    ...(opts.subject !== undefined && { pose: { subject: opts.subject } }),
     stabilize: {
       window: opts.window,
       smoother: (opts.smoother ?? (opts.window !== undefined ? 'moving-average' : undefined)) as PipelineConfig['stabilize']['smoother'] | undefined,
