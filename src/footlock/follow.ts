@@ -17,8 +17,8 @@
  * foot moving while the real one stands, whereas a constant offset is the
  * detector reading a new look differently (measured: a correctly placed,
  * recoloured walker read 5-8 px off, and locking on d itself moved him by
- * that). Changes inside a dead band (keypoint noise) are dropped, the rest
- * shrunk by it; the correction is smoothed over frames and released when no
+ * that). A slide is the median of the last three readings; changes inside a
+ * dead band (keypoint noise) are dropped, the rest shrunk by it; the correction is smoothed over frames and released when no
  * foot is planted. Translation only, `strength` of it applied (0.7: the
  * seed's 70/30).
  */
@@ -92,6 +92,8 @@ export class FollowDrivingLock {
   private cy = 0;
   /** Per foot: d at touch-down of the current contact (null: not planted, or not measured yet). */
   private landed: [Point | null, Point | null] = [null, null];
+  /** Per foot: the slides measured in the current contact, latest last (the median of the last 3 is used). */
+  private slides: [Point[], Point[]] = [[], []];
 
   constructor(private readonly contacts: Contacts, options: FollowLockOptions = {}) {
     this.o = { ...DEFAULT_FOLLOW_OPTIONS };
@@ -108,6 +110,7 @@ export class FollowDrivingLock {
     this.cx = 0;
     this.cy = 0;
     this.landed = [null, null];
+    this.slides = [[], []];
   }
 
   /**
@@ -122,11 +125,17 @@ export class FollowDrivingLock {
     ].forEach((f, i) => {
       if (f.c !== true) {
         this.landed[i] = null;
+        this.slides[i] = [];
         return;
       }
       if (!f.d) return;
       this.landed[i] ??= f.d;
-      slides.push({ x: f.d.x - this.landed[i]!.x, y: f.d.y - this.landed[i]!.y });
+      const history = this.slides[i];
+      history.push({ x: f.d.x - this.landed[i]!.x, y: f.d.y - this.landed[i]!.y });
+      if (history.length > 3) history.shift();
+      // The median of the last three readings: one misread ankle (a generated look the detector reads
+      // badly) is not a slide. Until three readings exist the foot asks for nothing.
+      slides.push(history.length < 3 ? { x: 0, y: 0 } : { x: median3(history.map((p) => p.x)), y: median3(history.map((p) => p.y)) });
     });
     const feet = slides.map((d) => ({ d }));
     if (!feet.length) return null;
@@ -158,4 +167,8 @@ export class FollowDrivingLock {
     const k = this.o.strength;
     return this.cx === 0 && this.cy === 0 ? [...IDENTITY] : [1, 0, k * this.cx, 0, 1, k * this.cy];
   }
+}
+
+function median3(v: number[]): number {
+  return Math.max(Math.min(v[0], v[1]), Math.min(Math.max(v[0], v[1]), v[2]));
 }
