@@ -61,3 +61,10 @@ test('dilate, changed region and IoU by hand', () => {
   assert.deepEqual([...changedRegion(a, b, 24)], [1, 0]);
   assert.equal(iou(Uint8Array.of(1, 1, 0, 0), Uint8Array.of(0, 1, 1, 0)), 1 / 3);
 });
+
+test('edge copies: excluded pixels (a region painted flat on purpose) do not count', () => {
+  const input: Frame = { width: 6, height: 1, data: Uint8Array.from([100, 104, 110, 160, 200, 240].flatMap((v) => [v, v, v])) };
+  const smeared: Frame = { width: 6, height: 1, data: Uint8Array.from([110, 110, 110, 160, 200, 240].flatMap((v) => [v, v, v])) };
+  assert.equal(edgeCopyFraction(smeared, input, { minRun: 3, maxDepth: 6, exclude: Uint8Array.of(1, 1, 1, 0, 0, 0) }), 0);
+  assert.equal(edgeCopyFraction(smeared, input, { minRun: 3, maxDepth: 6, exclude: Uint8Array.of(0, 1, 1, 0, 0, 0) }), 1 / 6);
+});

@@ -73,7 +73,9 @@ export async function measureEndToEnd(input: string, output: string, runDir: str
         psnr: psnrWhere(fin, fout),
         psnrScene: psnrWhere(fin, fout, outside),
         subjectIoU: subject ? iou(opts.tint ? tintedRegion(fin, fout, opts.tint) : changedRegion(fin, fout, opts.changeThreshold ?? 24), subject) : null,
-        edgeCopy: edgeCopyFraction(fout, fin),
+        // A tinting stand-in paints the subject nearly flat, which reads as a copied edge where the subject
+        // touches the frame's border: there only the rest of the frame is judged.
+        edgeCopy: edgeCopyFraction(fout, fin, opts.tint && mask ? { exclude: dilateBinary(mask, sceneRadius) } : {}),
       });
     }
   } finally {

@@ -116,11 +116,12 @@ export function iou(a: Uint8Array, b: Uint8Array): number {
  * `minRun` output pixels that stay within `flat` levels of the border pixel,
  * where the INPUT over the same run varies by more than `varies` levels, is a
  * replicated edge; of its pixels, those where the output differs from the input
- * by more than `varies` levels count (so codec noise on a correct output does not). A region that is flat in the input too (sky, a wall) does
+ * by more than `varies` levels count (so codec noise on a correct output does not),
+ * except pixels set in `exclude` (e.g. a subject a stand-in painted flat on purpose). A region that is flat in the input too (sky, a wall) does
  * not count, so a correct output scores ~0 and a smeared border scores its
  * area.
  */
-export function edgeCopyFraction(output: Frame, input: Frame, opts: { minRun?: number; flat?: number; varies?: number; maxDepth?: number } = {}): number {
+export function edgeCopyFraction(output: Frame, input: Frame, opts: { minRun?: number; flat?: number; varies?: number; maxDepth?: number; exclude?: Uint8Array } = {}): number {
   const { width: W, height: H } = output;
   const minRun = opts.minRun ?? 3;
   const flat = opts.flat ?? 3;
@@ -147,7 +148,7 @@ export function edgeCopyFraction(output: Frame, input: Frame, opts: { minRun?: n
     if (r >= minRun && inputVaries) {
       for (let k = 0; k < r; k++) {
         const p = (start + k * step) * 3;
-        if (!nearAcross(p, varies)) copied[start + k * step] = 1;
+        if (!nearAcross(p, varies) && !opts.exclude?.[start + k * step]) copied[start + k * step] = 1;
       }
     }
   };
