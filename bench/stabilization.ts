@@ -103,6 +103,8 @@ const HELD_METHODS: TimedMethod[] = [
   { name: 'vid.stab smoothing=15', vidstab: true, run: async (i, o) => void (await runVidstab(i, o, { smoothing: 15, zoom: 0, optzoom: 1, overwrite: true })) },
   { name: 'vid.stab smoothing=30', vidstab: true, run: async (i, o) => void (await runVidstab(i, o, { smoothing: 30, zoom: 0, optzoom: 1, overwrite: true })) },
   { name: 'reshoot l1', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', border: 'zoom', keepAudio: false, overwrite: true })) },
+  // the default before issue 14: one still-or-moving choice per channel for the whole clip
+  { name: 'reshoot l1 path=auto', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', l1Path: 'auto', border: 'zoom', keepAudio: false, overwrite: true })) },
 ];
 
 async function runHeldCase(name: string, work: string, rows: Record<string, string | number>[]): Promise<void> {
