@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  accumulatePath, applyPoint, compose, constrained, fromParams, gaussian, gaussianFilter1D, invert, l1, movingAverage, shakeLevel, similarity, toParams,
+  accumulatePath, applyPoint, compose, constrained, fromParams, gaussian, gaussianFilter1D, invert, l1, movingAverage, pathPieces, shakeLevel, similarity, toParams,
   translation, type PathParams, type Smoother,
 } from '../src/stabilize/index.js';
 
@@ -258,4 +258,28 @@ test('l1 (default hybrid): a clip that holds, pans and stops is followed piece b
 
 test('l1: an unknown path mode is refused with one line', () => {
   assert.throws(() => l1([{ x: 0, y: 0, angle: 0, scale: 1 }, { x: 1, y: 0, angle: 0, scale: 1 }, { x: 2, y: 0, angle: 0, scale: 1 }], { marginX: 1, marginY: 1, marginAngle: 0.01, marginLogScale: 0.01, path: 'wobbly' as 'auto' }), /l1 path must be/);
+});
+
+test('pathPieces: still, constant-velocity and easing stretches of a channel', () => {
+  // frames 0-9 at 0; 10-19 ease in (s = 0.1 (t-9)^2: steps 0.1 .. 1.9 px); 2 px/frame to frame 29 (s = 30); then hold
+  const s: number[] = [];
+  for (let t = 0; t < 40; t++) {
+    if (t <= 9) s.push(0);
+    else if (t <= 19) s.push(0.1 * (t - 9) * (t - 9)); // acceleration 0.2 px/frame^2
+    else if (t <= 29) s.push(10 + 2 * (t - 19)); // s[19] = 10, velocity 2
+    else s.push(30);
+  }
+  const pieces = pathPieces(s);
+  // steps: t -> t+1. 0..8 still (0 -> 0); 9 -> 10 is 0.1 (> 0.05) with acceleration 0.1 - 0 = 0.1: easing;
+  // 10..18 easing (accelerations 0.2); step 19 -> 20 is 2 px after a 1.9 step: acceleration 0.1, easing;
+  // steps 20..27 constant (2 px, no change); step 28 -> 29 is 2 then 0 after: acceleration 2: easing;
+  // steps 29.. still; the last frame takes its predecessor's kind
+  assert.deepEqual(pieces, [
+    { start: 0, end: 9, kind: 'still' },
+    { start: 9, end: 20, kind: 'easing' },
+    { start: 20, end: 28, kind: 'constant' },
+    { start: 28, end: 29, kind: 'easing' },
+    { start: 29, end: 40, kind: 'still' },
+  ]);
+  assert.throws(() => pathPieces(s, { still: -1 }), /tolerances must be >= 0/);
 });

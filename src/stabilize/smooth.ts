@@ -591,3 +591,41 @@ export const smoothers: Record<SmootherName, Smoother<any>> = {
   constrained,
   l1,
 };
+
+/** A stretch of a smoothed channel: frames [start, end). */
+export interface PathPiece {
+  start: number;
+  end: number;
+  /** still: |velocity| <= still; constant: |acceleration| <= constant (a pan, a steady zoom); easing: the rest. */
+  kind: 'still' | 'constant' | 'easing';
+}
+
+/**
+ * The pieces a smoothed channel is made of, for plots and reports (notebook
+ * 02): frame t is classified from the forward difference v_t = s_{t+1} - s_t
+ * and the second difference around it, in the channel's units per frame
+ * (defaults suit px: 0.05 px/frame still, 0.01 px/frame^2 constant), then
+ * equal neighbours are merged. The last frame takes its predecessor's kind.
+ */
+export function pathPieces(values: ArrayLike<number>, tol: { still?: number; constant?: number } = {}): PathPiece[] {
+  const n = values.length;
+  const still = tol.still ?? 0.05, constant = tol.constant ?? 0.01;
+  if (!(still >= 0 && constant >= 0)) throw new ReshootError(`pathPieces tolerances must be >= 0, got ${still} and ${constant}`);
+  if (n === 0) return [];
+  if (n === 1) return [{ start: 0, end: 1, kind: 'still' }];
+  const kinds: PathPiece['kind'][] = [];
+  for (let t = 0; t < n - 1; t++) {
+    const v = values[t + 1] - values[t];
+    // acceleration: the larger of the second differences on either side of this step
+    const a = Math.max(t > 0 ? Math.abs(v - (values[t] - values[t - 1])) : 0, t + 2 < n ? Math.abs(values[t + 2] - values[t + 1] - v) : 0);
+    kinds.push(Math.abs(v) <= still ? 'still' : a <= constant ? 'constant' : 'easing');
+  }
+  kinds.push(kinds[n - 2]);
+  const pieces: PathPiece[] = [];
+  for (let t = 0; t < n; t++) {
+    const last = pieces[pieces.length - 1];
+    if (last && last.kind === kinds[t]) last.end = t + 1;
+    else pieces.push({ start: t, end: t + 1, kind: kinds[t] });
+  }
+  return pieces;
+}
