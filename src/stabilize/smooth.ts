@@ -542,8 +542,7 @@ export function solveL1Tube(raw: Float64Array, m: number, w: number[], lambda: n
   const uz = new Float64Array(n);
   ks.forEach((k, j) => applyD(k, p, y[j]));
   const s = new Float64Array(n);
-  let it = 0;
-  for (; it < iterations; it++) {
+  for (let it = 0; it < iterations; it++) {
     for (let i = 0; i < n; i++) s[i] = lambda * p[i] + rho * (z[i] - uz[i]);
     ks.forEach((k, j) => {
       const t = tmp[j], yj = y[j], uj = u[j];
@@ -576,7 +575,6 @@ export function solveL1Tube(raw: Float64Array, m: number, w: number[], lambda: n
     }
     if (rp < tol && rd < tol) break;
   }
-  if (process.env.RESHOOT_L1_TRACE) console.error(`solveL1Tube n=${n} iterations=${it}`);
   return Float64Array.from(z, (v) => v * unit);
 }
 
