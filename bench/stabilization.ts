@@ -23,6 +23,19 @@
  * for the presets) and per shot (mean removed per shot: across a hard cut no
  * stabilizer owes continuity, so a different fixed offset per shot is not shake).
  *
+ * The held-out-like cases (src/bench/stabilization-cases.ts, issue 14: long
+ * pans that start and stop, pan + tilt, dolly + zoom + roll over a planar
+ * scene, a push-in, a hand-held walk forward, tripods) compare reshoot with
+ * vid.stab at two smoothings in one run: residual shake and drift at the
+ * centre (compareWithTruth: the deviation from the intended view split by a
+ * sigma-15 low-pass into shake and drift) and at the frame corners (zoom and
+ * roll count), coverage, zoom, and CPU seconds (process + children: ffmpeg
+ * decoding and encoding count for both). Each prints a verdict against the
+ * issue's targets (shake <= 0.5x the best vid.stab, drift <= its drift,
+ * coverage >= 0.97, CPU <= vid.stab's). `--set tuning|check` picks a set.
+ *
+ *   node --import tsx bench/stabilization.ts --set check [--methods l1,vid.stab]
+ *
  * Writes one CSV row per (case, method) and prints a table.
  */
 import { createHash } from 'node:crypto';
@@ -43,6 +56,8 @@ import type { Shot } from '../src/shots/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { STABILIZATION_SUITE, baselinePath, compareWithBaseline, formatBaselineReport, readBaseline } from '../src/bench/baseline.js';
 import { runVidstab } from './vidstab.js';
+import { STABILIZATION_CASES, cornerDeviation, cpuSeconds } from '../src/bench/stabilization-cases.js';
+import { coverage as coverageStat, croppingRatio } from '../src/metrics/index.js';
 
 interface Method {
   name: string;
@@ -81,8 +96,81 @@ const { values } = parseArgs({
     frames: { type: 'string' },
     'mask-cache': { type: 'string', default: 'out/bench-masks' },
     compare: { type: 'string' },
+    set: { type: 'string' },
+    methods: { type: 'string' },
   },
 });
+
+// ---------------------------------------------------------------- held-out-like cases (issue 14)
+
+interface TimedMethod {
+  name: string;
+  vidstab?: boolean;
+  run(input: string, output: string): Promise<void>;
+}
+
+const HELD_METHODS: TimedMethod[] = [
+  { name: 'vid.stab smoothing=15', vidstab: true, run: async (i, o) => void (await runVidstab(i, o, { smoothing: 15, zoom: 0, optzoom: 1, overwrite: true })) },
+  { name: 'vid.stab smoothing=30', vidstab: true, run: async (i, o) => void (await runVidstab(i, o, { smoothing: 30, zoom: 0, optzoom: 1, overwrite: true })) },
+  { name: 'reshoot l1', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', border: 'zoom', keepAudio: false, overwrite: true })) },
+  // the default before issue 14: one still-or-moving choice per channel for the whole clip
+  { name: 'reshoot l1 path=auto', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', l1Path: 'auto', border: 'zoom', keepAudio: false, overwrite: true })) },
+];
+
+async function runHeldCase(name: string, work: string, rows: Record<string, string | number>[]): Promise<void> {
+  const c = STABILIZATION_CASES[name];
+  const spec = { ...c.spec, ...(values.frames ? { frames: Number(values.frames) } : {}) };
+  await fetchDatasets({ ids: [spec.source] });
+  const input = join(work, `${name}.mp4`);
+  const gt = await synthesizeClip(spec, input, { overwrite: true });
+  const filter = values.methods?.split(',');
+  const methods = HELD_METHODS.filter((m) => !filter || m.vidstab || filter.some((f) => m.name.includes(f)));
+  const f = (v: number, d = 3) => Number(v.toFixed(d));
+  const mine: Record<string, string | number>[] = [];
+  for (const m of methods) {
+    const output = join(work, `${name}.${m.name.replace(/[^a-z0-9]+/gi, '_')}.mp4`);
+    const cpu0 = cpuSeconds();
+    const t0 = process.hrtime.bigint();
+    await m.run(input, output);
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    const cpu = cpuSeconds() - cpu0;
+    const maps = await measureInputToOutput(input, output);
+    const truth = compareWithTruth(maps, gt);
+    const corner = cornerDeviation(maps, gt);
+    const row = {
+      case: name,
+      set: c.set,
+      method: m.name,
+      frames: gt.frames,
+      shake_px: f(truth.highFrequencyShake.px),
+      drift_px: f(truth.intentionalError.px),
+      corner_shake_px: f(corner.shakePx),
+      corner_drift_px: f(corner.driftPx),
+      residual_shake_px: f(truth.residualShake.px),
+      zoom: f(croppingRatio(maps).mean),
+      coverage_min: f(coverageStat(maps, gt.width, gt.height).min),
+      cpu_s: f(cpu, 2),
+      wall_s: f(wall, 2),
+    };
+    rows.push(row);
+    mine.push(row);
+    process.stderr.write(`${name.padEnd(18)} ${m.name.padEnd(26)} shake ${row.shake_px} drift ${row.drift_px} | corners ${row.corner_shake_px} / ${row.corner_drift_px} px, cov ${row.coverage_min}, cpu ${row.cpu_s} s\n`);
+  }
+  // verdict of each reshoot method against the issue's targets
+  const vs = mine.filter((r) => String(r.method).startsWith('vid.stab'));
+  const best = vs.reduce((a, b) => (Number(b.corner_shake_px) < Number(a.corner_shake_px) ? b : a));
+  const cpuMin = Math.min(...vs.map((r) => Number(r.cpu_s)));
+  for (const r of mine.filter((x) => !String(x.method).startsWith('vid.stab'))) {
+    const checks = [
+      ['shake<=0.5x', Number(r.corner_shake_px) <= 0.5 * Number(best.corner_shake_px)],
+      ['drift<=', Number(r.corner_drift_px) <= Math.min(...vs.map((v) => Number(v.corner_drift_px)))],
+      ['cov>=0.97', Number(r.coverage_min) >= 0.97],
+      ['cpu<=', Number(r.cpu_s) <= cpuMin],
+    ] as const;
+    r.verdict = checks.map(([k, ok]) => `${k}:${ok ? 'ok' : 'FAIL'}`).join(' ');
+    process.stderr.write(`${name.padEnd(18)} ${String(r.method).padEnd(26)} vs ${best.method} (drift: the lowest vid.stab): ${r.verdict}\n`);
+  }
+}
 
 // ---------------------------------------------------------------- moving subjects and cuts
 
@@ -264,12 +352,21 @@ async function runMovingCase(name: string, c: MovingCase, work: string, rows: Re
   }
 }
 
-const cases = values.cases ? values.cases.split(',') : [...listSynthPresets().map((p) => p.name), ...Object.keys(MOVING_CASES)];
+const heldNames = (set?: string) => Object.keys(STABILIZATION_CASES).filter((k) => !set || set === 'all' || STABILIZATION_CASES[k].set === set);
+const cases = values.cases
+  ? values.cases.split(',')
+  : values.set
+    ? heldNames(values.set)
+    : [...listSynthPresets().map((p) => p.name), ...Object.keys(MOVING_CASES), ...heldNames()];
 
 const work = await mkdtemp(join(tmpdir(), 'reshoot-bench-stab-'));
 const rows: Record<string, string | number>[] = [];
 try {
   for (const name of cases) {
+    if (STABILIZATION_CASES[name]) {
+      await runHeldCase(name, work, rows);
+      continue;
+    }
     if (MOVING_CASES[name]) {
       await runMovingCase(name, MOVING_CASES[name], work, rows);
       continue;
@@ -328,7 +425,10 @@ function row(
 const out = resolve(values.out!);
 const columns = [...new Set(rows.flatMap((r) => Object.keys(r)))];
 await writeFileAtomic(out, stringify(rows, { header: true, columns }), { overwrite: true });
-console.table(rows.map((r) => ({ case: r.case, method: r.method, 'shake px': r.residual_shake_px, 'per shot px': r.residual_shake_per_shot_px ?? '', 'intent px': r.intentional_error_px, 'jitter px': r.jitter_px ?? '', stab: r.stability_mean ?? '', 'cov min': r.coverage_min ?? '', 'anal fps': r.analysis_fps, 'tot fps': r.total_fps })));
+const held = rows.filter((r) => r.set);
+if (held.length) console.table(held.map((r) => ({ case: r.case, set: r.set, method: r.method, 'shake px': r.shake_px, 'drift px': r.drift_px, 'corner shake': r.corner_shake_px, 'corner drift': r.corner_drift_px, zoom: r.zoom, 'cov min': r.coverage_min, 'cpu s': r.cpu_s })));
+const other = rows.filter((r) => !r.set);
+if (other.length) console.table(other.map((r) => ({ case: r.case, method: r.method, 'shake px': r.residual_shake_px, 'per shot px': r.residual_shake_per_shot_px ?? '', 'intent px': r.intentional_error_px, 'jitter px': r.jitter_px ?? '', stab: r.stability_mean ?? '', 'cov min': r.coverage_min ?? '', 'anal fps': r.analysis_fps, 'tot fps': r.total_fps })));
 console.log(`wrote ${out}`);
 
 if (values.compare) {

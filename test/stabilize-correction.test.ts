@@ -112,3 +112,18 @@ test('stabilizeFrame: identity returns the frame; a shift of +5 moves content ri
   }
   assert.equal(moved.data[(50 * W + 2) * 3], 0, 'fill border is black');
 });
+
+test('planCorrections zoom: minCoverage picks the smallest zoom keeping every frame that covered', () => {
+  // 100x100 (pixel-centre rect [0, 99]); frame 1 moved 10 px right, the smoothed path holds still:
+  // C_1 shifts 10 px left. At zoom z the output window's preimage is the box of half-width 49.5/z about
+  // x = 59.5; it sticks out past 99 by 49.5/z - 39.5, a share 0.5 - 39.5 z / 99 of its width 99/z.
+  // Full coverage needs z = 49.5 / 39.5 = 1.253165; 97 % needs 0.5 - 39.5 z / 99 <= 0.03: z = 0.47 * 99 / 39.5 = 1.177975.
+  const raw = [{ x: 0, y: 0, angle: 0, scale: 1 }, { x: 10, y: 0, angle: 0, scale: 1 }];
+  const still = [{ x: 0, y: 0, angle: 0, scale: 1 }, { x: 0, y: 0, angle: 0, scale: 1 }];
+  const full = planCorrections(raw, still, { width: 100, height: 100, border: 'zoom' });
+  close(zoomAt(full, 1), 49.5 / 39.5, 1e-9, 'full coverage zoom');
+  const p = planCorrections(raw, still, { width: 100, height: 100, border: 'zoom', minCoverage: 0.97 });
+  close(zoomAt(p, 1), (0.47 * 99) / 39.5, 1e-5, '97 % coverage zoom');
+  close(coverage(outputTransform(p.corrections[1], zoomAt(p, 1), 100, 100), 100, 100), 0.97, 1e-5, 'coverage at that zoom');
+  assert.throws(() => planCorrections(raw, still, { width: 100, height: 100, minCoverage: 1.5 }), /minCoverage must be in \(0, 1\]/);
+});

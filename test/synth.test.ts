@@ -320,3 +320,22 @@ test('camera matrices follow the documented convention', () => {
   assert.equal(gt.intentional[0].scale, 1);
   assert.ok(Math.abs(gt.intentional.at(-1)!.scale - 1.25) < 1e-12);
 });
+
+test('keys motion and walking bob: poses by hand', () => {
+  const spec = {
+    name: 'keys', source: 'building', width: 320, height: 240, frames: 21, fps: { num: 30, den: 1 }, sourceScale: 1, seed: 1,
+    motion: { type: 'keys' as const, keys: [{ t: 0, x: 0, scale: 1 }, { t: 10, x: 10, scale: 4, ease: 'in' as const }, { t: 20, y: -6, angle: 2, ease: 'inout' as const }] },
+    shake: { translationRms: 0, angleRmsDeg: 0, scaleRms: 0, cutoffHz: 2, bob: { hz: 1.5, ampX: 1, ampY: 3, angleDeg: 0.5 } },
+  };
+  const gt = synthGroundTruth(spec);
+  // t = 5: u = 0.5, 'in' eases to u^2 = 0.25: x = 2.5; scale geometric: exp(0.25 ln 4) = sqrt 2
+  assert.ok(Math.abs(gt.intentional[5].x - 2.5) < 1e-12);
+  assert.ok(Math.abs(gt.intentional[5].scale - Math.SQRT2) < 1e-12);
+  // t = 15: second piece, u = 0.5, smoothstep 0.5: y = -3, angle 1, x and scale held from key 1
+  assert.deepEqual(gt.intentional[15], { x: 10, y: -3, angle: 1, scale: 4 });
+  // bob at 30 fps, 1.5 Hz: w = pi / 10 per frame; t = 5: y = 3 sin(pi / 2) = 3, x = sin(pi / 4), roll 0.5 sin(pi / 4)
+  assert.ok(Math.abs(gt.shake[5].y - 3) < 1e-12);
+  assert.ok(Math.abs(gt.shake[5].x - Math.SQRT1_2) < 1e-12);
+  assert.ok(Math.abs(gt.shake[5].angle - 0.5 * Math.SQRT1_2) < 1e-12);
+  assert.throws(() => synthGroundTruth({ ...spec, motion: { type: 'keys', keys: [{ t: 1 }] } }), /keys starting at t = 0/);
+});

@@ -23,6 +23,7 @@ export type {
   SynthPresetInfo,
   ShakeSpec,
   IntentionalMotion,
+  MotionKey,
   Pose,
   Affine2x3,
 } from './synth.js';

@@ -27,7 +27,26 @@ export type IntentionalMotion =
   /** Constant-velocity pan, centred: the path is symmetric about the source anchor. */
   | { type: 'pan'; vx: number; vy?: number }
   /** Zoom-in ramp from 1 to endScale (geometric), optionally with a centred pan. */
-  | { type: 'dolly'; endScale: number; vx?: number; vy?: number };
+  | { type: 'dolly'; endScale: number; vx?: number; vy?: number }
+  /**
+   * A piecewise path through key poses (a camera that holds, pans, eases, stops):
+   * keys[0].t must be 0, times strictly increasing; the pose holds the last key
+   * after it. Each key's `ease` shapes the piece that ends at it: 'linear'
+   * (constant velocity), 'in' (starts from rest, u^2), 'out' (comes to rest,
+   * 1 - (1-u)^2), 'inout' (smoothstep 3u^2 - 2u^3). Scale is interpolated
+   * geometrically. Missing fields keep the previous key's value (x, y 0, angle 0, scale 1 at key 0).
+   */
+  | { type: 'keys'; keys: MotionKey[] };
+
+/** One key pose of a 'keys' motion: frame t, translation (output px), roll (degrees), zoom. */
+export interface MotionKey {
+  t: number;
+  x?: number;
+  y?: number;
+  angle?: number;
+  scale?: number;
+  ease?: 'linear' | 'in' | 'out' | 'inout';
+}
 
 /** Handheld shake: band-limited Gaussian noise per channel, independent channels. */
 export interface ShakeSpec {
@@ -39,6 +58,11 @@ export interface ShakeSpec {
   scaleRms: number;
   /** -3 dB cut-off of the Gaussian low-pass, Hz at the clip's fps. */
   cutoffHz: number;
+  /**
+   * Walking bob added to the noise (optional): y = ampY sin(2 pi hz t),
+   * x = ampX sin(pi hz t) (the sway has half the step rate), roll = angleDeg sin(pi hz t); px / degrees.
+   */
+  bob?: { hz: number; ampX: number; ampY: number; angleDeg?: number };
 }
 
 export interface SynthSpec {
@@ -295,6 +319,18 @@ function validateSpec(spec: SynthSpec, clip: ClipEntry): { fps: Rational; k: num
     fail(spec, `shake.cutoffHz must be in (0, ${nyquist}] at ${fps.num}/${fps.den} fps (got ${s.cutoffHz})`);
   }
   if (spec.motion.type === 'dolly' && !(spec.motion.endScale > 0)) fail(spec, 'dolly endScale must be > 0');
+  if (spec.motion.type === 'keys') {
+    const keys = spec.motion.keys;
+    if (!Array.isArray(keys) || keys.length === 0 || keys[0].t !== 0) fail(spec, 'keys motion needs keys starting at t = 0');
+    keys.forEach((k, i) => {
+      if (!Number.isInteger(k.t) || (i > 0 && k.t <= keys[i - 1].t)) fail(spec, `keys[${i}].t must be a whole number after keys[${i - 1}].t`);
+      for (const v of [k.x, k.y, k.angle]) if (v !== undefined && !Number.isFinite(v)) fail(spec, `keys[${i}] has a non-finite value`);
+      if (k.scale !== undefined && !(k.scale > 0)) fail(spec, `keys[${i}].scale must be > 0`);
+      if (k.ease !== undefined && !['linear', 'in', 'out', 'inout'].includes(k.ease)) fail(spec, `keys[${i}].ease must be linear, in, out or inout`);
+    });
+  }
+  const bob = s.bob;
+  if (bob && !([bob.hz, bob.ampX, bob.ampY, bob.angleDeg ?? 0].every((v) => Number.isFinite(v) && v >= 0))) fail(spec, 'shake.bob values must be finite and >= 0');
   return { fps, k };
 }
 
@@ -315,10 +351,36 @@ function intentionalPath(spec: SynthSpec): Pose[] {
           angle: 0,
           scale: Math.pow(m.endScale, t / (n - 1)),
         };
+      case 'keys':
+        return keyPose(m.keys, t);
       default:
         throw new ReshootError(`unknown motion type ${(m as { type: string }).type}`);
     }
   });
+}
+
+const EASE = {
+  linear: (u: number) => u,
+  in: (u: number) => u * u,
+  out: (u: number) => 1 - (1 - u) * (1 - u),
+  inout: (u: number) => u * u * (3 - 2 * u),
+};
+
+/** Pose of a 'keys' motion at frame t (see IntentionalMotion). */
+function keyPose(keys: MotionKey[], t: number): Pose {
+  // resolve missing fields by carrying the previous key's value
+  const full: Pose[] = [];
+  for (const k of keys) {
+    const prev = full[full.length - 1] ?? { x: 0, y: 0, angle: 0, scale: 1 };
+    full.push({ x: k.x ?? prev.x, y: k.y ?? prev.y, angle: k.angle ?? prev.angle, scale: k.scale ?? prev.scale });
+  }
+  let i = 1;
+  while (i < keys.length && keys[i].t < t) i++;
+  if (i >= keys.length) return { ...full[full.length - 1] };
+  const a = full[i - 1], b = full[i];
+  const u = EASE[keys[i].ease ?? 'linear']((t - keys[i - 1].t) / (keys[i].t - keys[i - 1].t));
+  const mix = (p: number, q: number) => p + (q - p) * u;
+  return { x: mix(a.x, b.x), y: mix(a.y, b.y), angle: mix(a.angle, b.angle), scale: Math.exp(mix(Math.log(a.scale), Math.log(b.scale))) };
 }
 
 function shakePath(spec: SynthSpec, fpsValue: number): Pose[] {
@@ -328,7 +390,14 @@ function shakePath(spec: SynthSpec, fpsValue: number): Pose[] {
   const sy = bandLimitedNoise(n, c, spec.shake.translationRms, spec.seed, 1);
   const sa = bandLimitedNoise(n, c, spec.shake.angleRmsDeg, spec.seed, 2);
   const ss = bandLimitedNoise(n, c, spec.shake.scaleRms, spec.seed, 3);
-  return Array.from({ length: n }, (_, t) => ({ x: sx[t], y: sy[t], angle: sa[t], scale: 1 + ss[t] }));
+  const bob = spec.shake.bob;
+  const w = bob ? (2 * Math.PI * bob.hz) / fpsValue : 0;
+  return Array.from({ length: n }, (_, t) => ({
+    x: sx[t] + (bob ? bob.ampX * Math.sin((w * t) / 2) : 0),
+    y: sy[t] + (bob ? bob.ampY * Math.sin(w * t) : 0),
+    angle: sa[t] + (bob ? (bob.angleDeg ?? 0) * Math.sin((w * t) / 2) : 0),
+    scale: 1 + ss[t],
+  }));
 }
 
 /** camera matrix for a total pose: output px -> source px (see GT_CONVENTION). */

@@ -36,6 +36,13 @@ export interface PlanOptions {
   maxZoom?: number;
   /** 'adaptive': sigma in frames of the zoom smoothing (default 15). */
   adaptiveSigma?: number;
+  /**
+   * 'zoom' policy: the least share of every output frame that must come from the
+   * source (default 1: none of the border shows). Below 1 the clip's zoom is the
+   * smallest that keeps every frame's coverage at or above it (the rest repeats
+   * the edge pixels), e.g. 0.97 trades a sliver of repeated edge for less crop.
+   */
+  minCoverage?: number;
 }
 
 export interface CorrectionPlan {
@@ -118,7 +125,11 @@ export function planCorrections(raw: PathParams[], smoothed: PathParams[], opts:
       return { corrections, border, zoom: opts.zoom, minimalZoom: minimal, limited: minimal.some((z) => z > opts.zoom! + 1e-9) };
     }
     const need = n ? Math.max(...minimal) : 1;
-    return { corrections, border, zoom: Math.min(need, maxZoom), minimalZoom: minimal, limited: need > maxZoom };
+    const minCoverage = opts.minCoverage ?? 1;
+    if (!(minCoverage > 0 && minCoverage <= 1)) throw new ReshootError(`minCoverage must be in (0, 1], got ${minCoverage}`);
+    let z = Math.min(need, maxZoom);
+    if (minCoverage < 1 && z > 1) z = smallestZoomCovering(corrections, minCoverage, z, width, height);
+    return { corrections, border, zoom: z, minimalZoom: minimal, limited: need > maxZoom };
   }
   const sigma = opts.adaptiveSigma ?? 15;
   const capped = minimal.map((z) => Math.min(z, maxZoom));
@@ -137,6 +148,24 @@ export function planCorrections(raw: PathParams[], smoothed: PathParams[], opts:
     return Math.max(s, capped[t]); // guards rounding
   });
   return { corrections, border, zoom, minimalZoom: minimal, limited: minimal.some((z) => z > maxZoom) };
+}
+
+/**
+ * Smallest zoom in [1, hi] whose output frames are all covered at least
+ * `minCoverage` (bisection: zooming about the centre shrinks each frame's
+ * preimage towards an interior point of the convex source rectangle, so
+ * coverage never decreases with the zoom). hi itself is taken to qualify.
+ */
+function smallestZoomCovering(corrections: Mat2x3[], minCoverage: number, hi: number, width: number, height: number): number {
+  const ok = (z: number) => corrections.every((c) => coverage(outputTransform(c, z, width, height), width, height) >= minCoverage);
+  if (ok(1)) return 1;
+  let lo = 1;
+  for (let i = 0; i < 40 && hi - lo > 1e-6; i++) {
+    const mid = (lo + hi) / 2;
+    if (ok(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 // ---------------------------------------------------------------- geometry: coverage

@@ -141,20 +141,25 @@ export function resolveMotionOptions(opts: MotionOptions = {}): ResolvedOptions 
 /**
  * Defaults the video stage (analyzeMotion, analyzeMotionParallel, hence
  * analyzeVideo / stabilizeVideo) puts under the caller's options: estimate at
- * about 320 px on the long side, re-detect corners every 10th frame (tracks
+ * about 320 px on the long side, re-detect corners every 20th frame (tracks
  * carried in between), 200 corners, 11 px LK window (3 pyramid levels, as
- * before), forward-backward check on new tracks only. Measured in bench/motion-speed.ts: several times faster; per-pair
+ * before), forward-backward check on new tracks only, RANSAC inlier threshold 0.7 px (at the analysis size). Measured in bench/motion-speed.ts: several times faster; per-pair
  * error against the ground truth still under 0.1 px on average (640x480). estimateMotion and
  * MotionAnalyzer.create keep the exact per-pair defaults (the metrics use them).
  */
 export const VIDEO_MOTION_DEFAULTS: Readonly<MotionOptions> = Object.freeze({
   downscale: 'auto',
   analysisSize: 320,
-  keyframeInterval: 10,
+  // 20 (10 before): longer tracks, fewer detections and round trips; on the issue-14 cases the
+  // tripod drift fell 0.28 -> 0.19 px and no case got worse (bench/stabilization-paths.ts --measured)
+  keyframeInterval: 20,
   maxCorners: 200,
   winSize: 11,
   maxLevel: 3,
   roundTrip: 'new-tracks',
+  // 0.7 px at the analysis size (1.5 before): slow walkers inside 1.5 px pulled the fit and the
+  // tripod path drifted 1.1 px (centre) over 200 frames of vtest; 0.7 px: 0.28 px (bench/stabilization-paths.ts)
+  ransacThreshold: 0.7,
 });
 
 /** `opts` over VIDEO_MOTION_DEFAULTS (undefined values do not override). */

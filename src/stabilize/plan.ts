@@ -5,7 +5,7 @@
 import { ReshootError } from '../util/errors.js';
 import { shotsFromCuts, validateShots, type Shot } from '../shots/detect.js';
 import { planCorrections, type BorderPolicy, type CorrectionPlan } from './correction.js';
-import { accumulatePath, constrained, gaussian, l1, movingAverage, type SmootherName } from './smooth.js';
+import { accumulatePath, constrained, gaussian, l1, movingAverage, type L1Options, type SmootherName } from './smooth.js';
 import type { Mat2x3, PathParams } from './similarity.js';
 
 export interface PlanStabilizationOptions {
@@ -19,10 +19,14 @@ export interface PlanStabilizationOptions {
   sigma?: number;
   /** constrained / l1: crop budget as a zoom (default 1.1 for constrained, 1.2 for l1). */
   maxCropZoom?: number;
+  /** l1: which path (default 'hybrid'; 'auto' is the earlier whole-clip still-or-moving choice). */
+  l1Path?: L1Options['path'];
   border?: BorderPolicy;
   zoom?: number;
   maxZoom?: number;
   adaptiveSigma?: number;
+  /** 'zoom' border: least coverage of every output frame (default 1; see PlanOptions.minCoverage). */
+  minCoverage?: number;
   /**
    * Shots (frames [start, end), tiling the clip); default one shot. Every shot
    * is planned on its own: its trajectory restarts at identity on its first
@@ -45,7 +49,7 @@ export function planStabilization(motions: Mat2x3[], opts: PlanStabilizationOpti
     if (name === 'moving-average') return movingAverage(path, { window: opts.window });
     if (name === 'gaussian') return gaussian(path, { sigma: opts.sigma });
     if (name === 'constrained') return constrained(path, { width, height, maxZoom: opts.maxCropZoom });
-    if (name === 'l1') return l1(path, { width, height, maxZoom: opts.maxCropZoom });
+    if (name === 'l1') return l1(path, { width, height, maxZoom: opts.maxCropZoom, path: opts.l1Path });
     throw new ReshootError(`smoother must be moving-average, gaussian, constrained or l1, got '${String(name)}'`);
   };
   const shots = opts.shots ?? shotsFromCuts([], motions.length);
@@ -59,7 +63,7 @@ export function planStabilization(motions: Mat2x3[], opts: PlanStabilizationOpti
     smoothed.push(...smooth(path));
   }
   const plan = planCorrections(trajectory, smoothed, {
-    width, height, border: opts.border, zoom: opts.zoom, maxZoom: opts.maxZoom, adaptiveSigma: opts.adaptiveSigma,
+    width, height, border: opts.border, zoom: opts.zoom, maxZoom: opts.maxZoom, adaptiveSigma: opts.adaptiveSigma, minCoverage: opts.minCoverage,
   });
   return { trajectory, smoothed, plan };
 }

@@ -334,7 +334,13 @@ export interface L1Options extends TubeMargins {
    * kappa x the shake level of the moving one, else the moving one.
    * 'static' / 'moving': always that candidate.
    */
-  path?: 'auto' | 'static' | 'moving';
+  path?: 'auto' | 'static' | 'moving' | 'piecewise' | 'hybrid';
+  /** 'piecewise': weights of |D1 s|, |D2 s|, |D3 s| in units of the channel's shake level (defaults in L1_DEFAULTS). */
+  pw1?: number;
+  pw2?: number;
+  pw3?: number;
+  /** 'piecewise': weight of (1/2) |s - p|^2 in shake units (default 1). */
+  pwLambda?: number;
   /** Threshold of the 'auto' choice, in units of the estimated shake RMS (default 1.3). */
   kappa?: number;
   /**
@@ -354,7 +360,19 @@ export interface L1Options extends TubeMargins {
   iterations?: number;
 }
 
-export const L1_DEFAULTS = { maxZoom: 1.2, w1: 10, w2: 1, w3: 1, lambda: 0.01, kappa: 1.3, minStill: 0.5, iterations: 10000 } as const;
+export const L1_DEFAULTS = { maxZoom: 1.2, w1: 10, w2: 1, w3: 1, lambda: 0.01, kappa: 1.3, minStill: 0.5, iterations: 10000, pw1: 0, pw2: 100, pw3: 100, pwLambda: 1, pwRho: 30, pwTol: 3e-4, pwIterations: 800 } as const;
+
+/**
+ * Robust shake level of one channel: 1.4826 x the median absolute value of
+ * the signal minus its Gaussian low-pass (sigma 8 frames, point-reflection
+ * padding, so straight pans and steady zooms leave nothing). Sets the unit
+ * the piecewise path's weights are measured in.
+ */
+export function shakeLevel(p: Float64Array, sigma = 8): number {
+  const lp = gaussianFilter1D(p, sigma);
+  const d = Array.from(p, (v, i) => Math.abs(v - lp[i])).sort((a, b) => a - b);
+  return 1.4826 * d[Math.floor(d.length / 2)];
+}
 
 /**
  * L1-optimal camera path in a crop tube (after Grundmann, Kwatra, Essa 2011,
@@ -395,8 +413,12 @@ export const l1: Smoother<L1Options> = (path, opts = {}) => {
   });
   const minStill = opts.minStill ?? L1_DEFAULTS.minStill;
   if (!(minStill >= 0 && minStill <= 1)) throw new ReshootError(`l1 minStill must be in [0, 1], got ${minStill}`);
-  const mode = opts.path ?? 'auto';
-  if (!['auto', 'static', 'moving'].includes(mode)) throw new ReshootError(`l1 path must be auto, static or moving, got '${mode}'`);
+  const mode = opts.path ?? 'hybrid';
+  if (!['auto', 'static', 'moving', 'piecewise', 'hybrid'].includes(mode)) throw new ReshootError(`l1 path must be auto, static, moving, piecewise or hybrid, got '${mode}'`);
+  const pw = [opts.pw1 ?? L1_DEFAULTS.pw1, opts.pw2 ?? L1_DEFAULTS.pw2, opts.pw3 ?? L1_DEFAULTS.pw3, opts.pwLambda ?? L1_DEFAULTS.pwLambda];
+  pw.forEach((v) => {
+    if (!(v >= 0 && Number.isFinite(v))) throw new ReshootError(`l1 piecewise weights must be finite and >= 0, got ${v}`);
+  });
   const iterations = opts.iterations ?? L1_DEFAULTS.iterations;
   if (!(Number.isInteger(iterations) && iterations >= 1)) throw new ReshootError(`l1 iterations must be a whole number >= 1, got ${iterations}`);
   const byScale = opts.translationByScale ?? true;
@@ -415,9 +437,14 @@ export const l1: Smoother<L1Options> = (path, opts = {}) => {
   const solveMargins = margins.map((m, c) => (byScale && c < 2 ? m / maxScale : m));
   const out = ch.map((p, c) => {
     const m = solveMargins[c];
-    const moving = mode === 'static' ? undefined : solveL1Tube(p, m, [0, w[1], w[2]], lambda, iterations, 1);
+    const piecewise = () => {
+      const unit = Math.max(shakeLevel(p), 1e-3 * m);
+      return solveL1Tube(p, m, [pw[0], pw[1], pw[2]], pw[3], Math.min(iterations, L1_DEFAULTS.pwIterations), L1_DEFAULTS.pwRho, unit, L1_DEFAULTS.pwTol);
+    };
+    if (mode === 'piecewise') return piecewise();
+    const moving = mode === 'static' ? undefined : mode === 'hybrid' ? piecewise() : solveL1Tube(p, m, [0, w[1], w[2]], lambda, iterations, 1);
     if (mode === 'moving') return moving!;
-    const still = solveL1Tube(p, m, w, lambda, iterations, 0.3);
+    const still = solveL1Tube(p, m, w, lambda, mode === 'hybrid' ? Math.min(iterations, L1_DEFAULTS.pwIterations * 2.5) : iterations, 0.3);
     if (!moving) return still;
     let r = 0, d = 0;
     for (let i = 0; i < n; i++) {
@@ -490,10 +517,12 @@ class BandedLDL {
  * Starts from the raw path; returns the z iterate, so |s - p| <= m holds
  * exactly. A ramp (or a constant) is a fixed point when w1 = 0 (resp. any w).
  */
-export function solveL1Tube(raw: Float64Array, m: number, w: number[], lambda: number, iterations: number, rho = 1): Float64Array {
+export function solveL1Tube(raw: Float64Array, m: number, w: number[], lambda: number, iterations: number, rho = 1, unit = m, tol = 1e-6): Float64Array {
   const n = raw.length;
-  if (!(m > 0) || n < 3) return Float64Array.from(raw);
-  const p = Float64Array.from(raw, (v) => v / m);
+  if (!(m > 0) || !(unit > 0) || n < 3) return Float64Array.from(raw);
+  // work in `unit`s (the margin by default) so weights mean the same on every channel; the tube is m / unit
+  const tube = m / unit;
+  const p = Float64Array.from(raw, (v) => v / unit);
   const ks = [0, 1, 2].filter((k) => w[k] > 0 && n > k + 1);
   const bw = Math.max(1, ...ks.map((k) => k + 1));
   const band = Array.from({ length: bw + 1 }, () => new Float64Array(n));
@@ -513,7 +542,6 @@ export function solveL1Tube(raw: Float64Array, m: number, w: number[], lambda: n
   const uz = new Float64Array(n);
   ks.forEach((k, j) => applyD(k, p, y[j]));
   const s = new Float64Array(n);
-  const tol = 1e-6;
   for (let it = 0; it < iterations; it++) {
     for (let i = 0; i < n; i++) s[i] = lambda * p[i] + rho * (z[i] - uz[i]);
     ks.forEach((k, j) => {
@@ -538,7 +566,7 @@ export function solveL1Tube(raw: Float64Array, m: number, w: number[], lambda: n
     });
     for (let i = 0; i < n; i++) {
       const v = s[i] + uz[i];
-      const lo = p[i] - 1, hi = p[i] + 1;
+      const lo = p[i] - tube, hi = p[i] + tube;
       const nz = v > hi ? hi : v < lo ? lo : v;
       rd = Math.max(rd, Math.abs(nz - z[i]));
       z[i] = nz;
@@ -547,7 +575,7 @@ export function solveL1Tube(raw: Float64Array, m: number, w: number[], lambda: n
     }
     if (rp < tol && rd < tol) break;
   }
-  return Float64Array.from(z, (v) => v * m);
+  return Float64Array.from(z, (v) => v * unit);
 }
 
 /** Every smoother's name, the default first: configs and the CLI derive their choices from it. */
@@ -561,3 +589,41 @@ export const smoothers: Record<SmootherName, Smoother<any>> = {
   constrained,
   l1,
 };
+
+/** A stretch of a smoothed channel: frames [start, end). */
+export interface PathPiece {
+  start: number;
+  end: number;
+  /** still: |velocity| <= still; constant: |acceleration| <= constant (a pan, a steady zoom); easing: the rest. */
+  kind: 'still' | 'constant' | 'easing';
+}
+
+/**
+ * The pieces a smoothed channel is made of, for plots and reports (notebook
+ * 02): frame t is classified from the forward difference v_t = s_{t+1} - s_t
+ * and the second difference around it, in the channel's units per frame
+ * (defaults suit px: 0.05 px/frame still, 0.01 px/frame^2 constant), then
+ * equal neighbours are merged. The last frame takes its predecessor's kind.
+ */
+export function pathPieces(values: ArrayLike<number>, tol: { still?: number; constant?: number } = {}): PathPiece[] {
+  const n = values.length;
+  const still = tol.still ?? 0.05, constant = tol.constant ?? 0.01;
+  if (!(still >= 0 && constant >= 0)) throw new ReshootError(`pathPieces tolerances must be >= 0, got ${still} and ${constant}`);
+  if (n === 0) return [];
+  if (n === 1) return [{ start: 0, end: 1, kind: 'still' }];
+  const kinds: PathPiece['kind'][] = [];
+  for (let t = 0; t < n - 1; t++) {
+    const v = values[t + 1] - values[t];
+    // acceleration: the larger of the second differences on either side of this step
+    const a = Math.max(t > 0 ? Math.abs(v - (values[t] - values[t - 1])) : 0, t + 2 < n ? Math.abs(values[t + 2] - values[t + 1] - v) : 0);
+    kinds.push(Math.abs(v) <= still ? 'still' : a <= constant ? 'constant' : 'easing');
+  }
+  kinds.push(kinds[n - 2]);
+  const pieces: PathPiece[] = [];
+  for (let t = 0; t < n; t++) {
+    const last = pieces[pieces.length - 1];
+    if (last && last.kind === kinds[t]) last.end = t + 1;
+    else pieces.push({ start: t, end: t + 1, kind: kinds[t] });
+  }
+  return pieces;
+}

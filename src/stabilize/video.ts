@@ -122,8 +122,8 @@ export async function analyzeVideo(
   validateShots(shots, motions.length, 'shots');
   // The motion across a cut is meaningless: identity, and the next shot starts its own path.
   for (const s of shots.slice(1)) motions[s.start] = { ...motions[s.start], matrix: identity(), inliers: 0, rmsError: NaN, fallback: 'cut' };
-  const { smoother, window, sigma, maxCropZoom, border, zoom, maxZoom, adaptiveSigma } = opts;
-  const planOpts: PlanStabilizationOptions = { width: info.width, height: info.height, smoother, window, sigma, maxCropZoom, border, zoom, maxZoom, adaptiveSigma, shots };
+  const { smoother, window, sigma, maxCropZoom, l1Path, border, zoom, maxZoom, adaptiveSigma, minCoverage } = opts;
+  const planOpts: PlanStabilizationOptions = { width: info.width, height: info.height, smoother, window, sigma, maxCropZoom, l1Path, border, zoom, maxZoom, adaptiveSigma, minCoverage, shots };
   const stabilization = planStabilization(
     motions.map((m) => m.matrix),
     planOpts,
