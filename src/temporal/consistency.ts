@@ -16,7 +16,7 @@
 import { decodeFrames, encodeFrames, probeVideo, type Frame, type GrayFrame, type ProgressFn } from '../video/index.js';
 import { denseFlow, flowSize, nonOcclusionMask, resizeGray, rgbToGray, warpByFlow, type FarnebackOptions, type FlowField } from '../flow/index.js';
 import { ReshootError } from '../util/errors.js';
-import { blendDetail, blurRgb, downsampleRgb, globalColorFit, globalShift, lowFrequencyField, shiftFrame, softenMask, upsampleFloat } from './separated.js';
+import { blendDetail, blurRgb, detailWeight, downsampleRgb, fusedBlend, globalColorFit, globalShift, lowFrequencyField, shiftFrame, softenMask, upsampleFloat } from './separated.js';
 
 export type TemporalMethod = 'blend' | 'separated';
 
@@ -42,6 +42,17 @@ export interface TemporalOptions {
   detailTolerance?: number | 'auto';
   /** 'separated': the distance is box-averaged over (2 r + 1)^2 px first (noise averages out, misaligned edges do not); 0 = per pixel. Default 2. */
   detailRadius?: number;
+  /**
+   * 'separated': where the detail weight is computed. 'flow' (default): on the flow-size copies, then
+   * upsampled, so only one fused pass touches every full-size pixel (about 4x faster for that step);
+   * 'full': at the full size (the earlier path, kept to measure against).
+   */
+  detailGrid?: 'flow' | 'full';
+  /**
+   * Occlusion check: 'forward-backward' (default; a second, backward flow per frame, Lai et al.'s check)
+   * or 'guard' (no backward flow: the motion-boundary test and the photometric guard alone).
+   */
+  occlusion?: 'forward-backward' | 'guard';
   /** Resampling of the previous output when warping it. Default 'linear' for 'blend', 'cubic' for 'separated' (less blur along chains). */
   interpolation?: 'linear' | 'cubic';
   /** Flow is computed at this fraction of the frame size and upsampled. Default 0.5. */
@@ -73,6 +84,8 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
   detailStrength: 0.8,
   detailTolerance: 'auto' as number | 'auto',
   detailRadius: 2,
+  detailGrid: 'flow' as 'flow' | 'full',
+  occlusion: 'forward-backward' as 'forward-backward' | 'guard',
 });
 
 /** What push() returns besides the frame. */
@@ -96,6 +109,36 @@ function checkFraction(s: number, name: string): void {
   if (!(s >= 0 && s <= 1)) throw new ReshootError(`${name} must be in [0, 1], got ${s}`);
 }
 
+/**
+ * The half of the occlusion check that needs no backward flow (occlusion: 'guard'): a pixel of
+ * frame t is reliable unless its flow leaves the frame or it lies on a motion boundary
+ * (|grad w|^2 > 0.01 |w|^2 + 0.002, forward differences, as in nonOcclusionMask of src/flow).
+ * The photometric guard then stands in for the forward-backward test.
+ */
+export function motionBoundaryMask(flow: FlowField): Uint8Array {
+  const { width: w, height: h, data: F } = flow;
+  const mask = new Uint8Array(w * h);
+  for (let y = 0, i = 0; y < h; y++) {
+    for (let x = 0; x < w; x++, i++) {
+      const u = F[2 * i], v = F[2 * i + 1];
+      const px = x + u, py = y + v;
+      if (px < 0 || py < 0 || px > w - 1 || py > h - 1) continue;
+      let grad = 0;
+      if (x < w - 1) {
+        const du = u - F[2 * i + 2], dv = v - F[2 * i + 3];
+        grad += du * du + dv * dv;
+      }
+      if (y < h - 1) {
+        const du = u - F[2 * (i + w)], dv = v - F[2 * (i + w) + 1];
+        grad += du * du + dv * dv;
+      }
+      if (grad > 0.01 * (u * u + v * v) + 0.002) continue;
+      mask[i] = 1;
+    }
+  }
+  return mask;
+}
+
 /** Streaming consistency filter: push frames in order; memory is two frames. */
 export class TemporalConsistency {
   readonly method: TemporalMethod;
@@ -108,6 +151,8 @@ export class TemporalConsistency {
   readonly detailTolerance: number | 'auto';
   readonly detailRadius: number;
   readonly interpolation: 'linear' | 'cubic';
+  readonly detailGrid: 'flow' | 'full';
+  readonly occlusion: 'forward-backward' | 'guard';
   readonly flowScale: number;
   readonly carry: boolean;
   readonly maxGuideError: number;
@@ -138,6 +183,10 @@ export class TemporalConsistency {
     if (!(this.fieldSigma > 0)) throw new ReshootError(`fieldSigma must be > 0 px, got ${this.fieldSigma}`);
     if (this.detailTolerance !== 'auto' && !(this.detailTolerance > 0)) throw new ReshootError(`detailTolerance must be > 0 levels, got ${this.detailTolerance}`);
     if (this.interpolation !== 'linear' && this.interpolation !== 'cubic') throw new ReshootError(`interpolation must be 'linear' or 'cubic', got '${String(this.interpolation)}'`);
+    this.detailGrid = opts.detailGrid ?? TEMPORAL_DEFAULTS.detailGrid;
+    if (this.detailGrid !== 'flow' && this.detailGrid !== 'full') throw new ReshootError(`detailGrid must be 'flow' or 'full', got '${String(this.detailGrid)}'`);
+    this.occlusion = opts.occlusion ?? TEMPORAL_DEFAULTS.occlusion;
+    if (this.occlusion !== 'forward-backward' && this.occlusion !== 'guard') throw new ReshootError(`occlusion must be 'forward-backward' or 'guard', got '${String(this.occlusion)}'`);
     this.flowScale = opts.flowScale ?? TEMPORAL_DEFAULTS.flowScale;
     this.carry = opts.carry ?? TEMPORAL_DEFAULTS.carry;
     this.maxGuideError = opts.maxGuideError ?? TEMPORAL_DEFAULTS.maxGuideError;
@@ -192,8 +241,7 @@ export class TemporalConsistency {
     }
     // Anchored in frame t: toPrev maps t -> t-1 (warps the previous output onto t), fromPrev t-1 -> t for the check.
     const toPrev = await denseFlow(g, this.prevGuide!, this.farneback);
-    const fromPrev = await denseFlow(this.prevGuide!, g, this.farneback);
-    const mask = nonOcclusionMask(toPrev, fromPrev);
+    const mask = this.occlusion === 'guard' ? motionBoundaryMask(toPrev) : nonOcclusionMask(toPrev, await denseFlow(this.prevGuide!, g, this.farneback));
     if (this.maxGuideError < 255) {
       // Photometric guard on the guide: where the previous guide frame, warped, does not
       // reproduce the current one, the flow is wrong there and blending would smear.
@@ -256,20 +304,28 @@ export class TemporalConsistency {
     const [gb, wb] = await Promise.all([blurRgb(gs, fs.width, fs.height, 1.5), blurRgb(ws, fs.width, fs.height, 1.5)]);
     // The full match (strength 1); the blend applies colorStrength of it, and the field is the residual after the FULL match.
     const affine = this.colorStrength > 0 ? globalColorFit(gb, wb, soft, 1) : { gain: [1, 1, 1] as [number, number, number], offset: [0, 0, 0] as [number, number, number] };
-    let field: Float32Array | undefined;
+    let field: Float32Array | undefined, smallField: Float32Array | undefined;
     if (this.fieldStrength > 0) {
       const sigma = Math.max(0.5, this.fieldSigma * (fs.width / W));
-      const small = await lowFrequencyField(gs, ws, soft, fs.width, fs.height, affine, sigma);
-      field = await upsampleFloat(small, fs.width, fs.height, 3, W, H);
+      smallField = await lowFrequencyField(gs, ws, soft, fs.width, fs.height, affine, sigma);
+      field = await upsampleFloat(smallField, fs.width, fs.height, 3, W, H);
     }
+    let data: Uint8Array;
+    if (this.detailGrid === 'flow') {
+      const fieldSmall = field && smallField;
+      const { weight } = await detailWeight(gs, ws, soft, fieldSmall, affine, fs.width, fs.height, { strength: this.detailStrength, tolerance: this.detailTolerance, radius: this.detailRadius });
+      const wFull = await upsampleFloat(weight, fs.width, fs.height, 1, W, H);
+      data = fusedBlend(generated.data, warped.data, wFull, field, affine, this.colorStrength, this.fieldStrength);
+    } else {
     const confidence = await upsampleFloat(soft, fs.width, fs.height, 1, W, H);
-    const { data } = await blendDetail(generated.data, warped.data, confidence, field, affine, W, H, {
+    ({ data } = await blendDetail(generated.data, warped.data, confidence, field, affine, W, H, {
       strength: this.detailStrength,
       tolerance: this.detailTolerance,
       radius: this.detailRadius,
       colorStrength: this.colorStrength,
       fieldStrength: this.fieldStrength,
-    });
+    }));
+    }
     const frame: Frame = { width: W, height: H, data };
     this.prevGuide = g;
     this.prevOut = frame;

@@ -314,28 +314,42 @@ function sampleBilinear(img: Float32Array, w: number, h: number, x: number, y: n
 export async function globalShift(G: Uint8Array, T: Uint8Array, w: number, h: number, iterations = 3): Promise<{ dx: number; dy: number } | null> {
   if (w < 8 || h < 8) return null;
   const [g, t] = await Promise.all([normalisedBlur(G, w, h, 1), normalisedBlur(T, w, h, 1)]);
+  // Inverse compositional: the gradients and the 2x2 normal matrix come from T once; each
+  // iteration then samples G once per pixel (the forward form sampled it five times).
+  // Every other pixel in each direction, away from the border: plenty of equations for two unknowns.
+  const xs: number[] = [], ys: number[] = [], gxs: number[] = [], gys: number[] = [];
+  let a11 = 0, a12 = 0, a22 = 0, gEnergy = 0;
+  for (let y = 4; y < h - 4; y += 2) {
+    for (let x = 4; x < w - 4; x += 2) {
+      const i = y * w + x;
+      const gx = (t[i + 1] - t[i - 1]) / 2, gy = (t[i + w] - t[i - w]) / 2;
+      gEnergy += (g[i + 1] - g[i - 1]) ** 2 + (g[i + w] - g[i - w]) ** 2;
+      xs.push(x);
+      ys.push(y);
+      gxs.push(gx);
+      gys.push(gy);
+      a11 += gx * gx;
+      a12 += gx * gy;
+      a22 += gy * gy;
+    }
+  }
+  const n = xs.length;
+  const det = a11 * a22 - a12 * a12;
+  // Both images need texture: T for the normal matrix, G (checked on its own gradients) to be matched at all.
+  if (n < 64 || !(det > 1e-4 * (a11 + a22) ** 2) || a11 + a22 < n * 1e-3 || gEnergy < n * 4e-3) return null;
   let dx = 0, dy = 0;
   for (let it = 0; it < iterations; it++) {
-    let a11 = 0, a12 = 0, a22 = 0, b1 = 0, b2 = 0, n = 0;
-    // Every other pixel in each direction, away from the border: plenty of equations for two unknowns.
-    for (let y = 4; y < h - 4; y += 2) {
-      for (let x = 4; x < w - 4; x += 2) {
-        const gx = (sampleBilinear(g, w, h, x + dx + 1, y + dy) - sampleBilinear(g, w, h, x + dx - 1, y + dy)) / 2;
-        const gy = (sampleBilinear(g, w, h, x + dx, y + dy + 1) - sampleBilinear(g, w, h, x + dx, y + dy - 1)) / 2;
-        const r = sampleBilinear(g, w, h, x + dx, y + dy) - t[y * w + x];
-        a11 += gx * gx;
-        a12 += gx * gy;
-        a22 += gy * gy;
-        b1 += gx * r;
-        b2 += gy * r;
-        n++;
-      }
+    let b1 = 0, b2 = 0;
+    for (let k = 0; k < n; k++) {
+      const x = xs[k], y = ys[k];
+      const r = sampleBilinear(g, w, h, x + dx, y + dy) - t[y * w + x];
+      b1 += gxs[k] * r;
+      b2 += gys[k] * r;
     }
-    const det = a11 * a22 - a12 * a12;
-    if (n < 64 || !(det > 1e-4 * (a11 + a22) ** 2) || a11 + a22 < n * 1e-3) return null;
-    const sx = -(a22 * b1 - a12 * b2) / det, sy = -(a11 * b2 - a12 * b1) / det;
-    dx += sx;
-    dy += sy;
+    // T(x + s) ~ G(x + p) gives G(x + p - s) ~ T(x): the update is subtracted.
+    const sx = (a22 * b1 - a12 * b2) / det, sy = (a11 * b2 - a12 * b1) / det;
+    dx -= sx;
+    dy -= sy;
     if (Math.abs(dx) > 3 || Math.abs(dy) > 3) return null;
     if (Math.abs(sx) < 0.005 && Math.abs(sy) < 0.005) break;
   }
@@ -375,4 +389,87 @@ export async function blurRgb(rgb: Uint8Array, w: number, h: number, sigma: numb
     dst.delete();
     f.delete();
   }
+}
+
+/**
+ * The per-pixel detail weight of blendDetail, computed at the flow size
+ * instead of the full size (the 5x5 box at full size becomes a 3x3 box on
+ * the area-averaged half-size copies, which average the noise the same way):
+ * w = strength x confidence x exp(-d^2 / 2 tol^2), d = |box mean over channels
+ * of (W - M)|, M = affine(G) + field. `gs`, `ws` are the flow-size copies of
+ * G and W (RGB), `field` the flow-size offset field (or undefined). Returns
+ * w (w x h floats) and the tolerance used ('auto': 2 x the median d over
+ * pixels with confidence >= 0.99, at least 3).
+ */
+export async function detailWeight(gs: Uint8Array, ws: Uint8Array, confidence: Float32Array, field: Float32Array | undefined, affine: ChannelAffine, w: number, h: number, p: Pick<DetailBlend, 'strength' | 'tolerance' | 'radius'>): Promise<{ weight: Float32Array; tolerance: number }> {
+  const n = w * h;
+  const cv = await loadOpenCV();
+  const em = new cv.Mat(h, w, cv.CV_32FC1);
+  const eb = new cv.Mat();
+  const [a0, a1, a2] = affine.gain, [b0, b1, b2] = affine.offset;
+  let D: Float32Array;
+  try {
+    const EM = em.data32F as Float32Array;
+    if (field) {
+      for (let i = 0, j = 0; i < n; i++, j += 3) {
+        EM[i] = (ws[j] + ws[j + 1] + ws[j + 2] - (a0 * gs[j] + a1 * gs[j + 1] + a2 * gs[j + 2]) - (b0 + b1 + b2) - (field[j] + field[j + 1] + field[j + 2])) / 3;
+      }
+    } else {
+      for (let i = 0, j = 0; i < n; i++, j += 3) EM[i] = (ws[j] + ws[j + 1] + ws[j + 2] - (a0 * gs[j] + a1 * gs[j + 1] + a2 * gs[j + 2]) - (b0 + b1 + b2)) / 3;
+    }
+    // Radius in full-size px; on the half-size grid a box of about the same area.
+    const r = Math.round(p.radius / 2);
+    if (r > 0) {
+      cv.blur(em, eb, new cv.Size(2 * r + 1, 2 * r + 1), new cv.Point(-1, -1), cv.BORDER_REFLECT);
+      D = new Float32Array(eb.data32F as Float32Array);
+    } else D = new Float32Array(EM);
+  } finally {
+    em.delete();
+    eb.delete();
+  }
+  let tol: number;
+  if (p.tolerance === 'auto') {
+    const ds: number[] = [];
+    for (let i = 0; i < n; i += 3) if (confidence[i] >= 0.99) ds.push(Math.abs(D[i]));
+    ds.sort((x, y) => x - y);
+    tol = Math.max(3, 2 * (ds.length ? ds[ds.length >> 1] : 1.5));
+  } else tol = p.tolerance;
+  const inv = 1 / (2 * tol * tol);
+  const weight = new Float32Array(n);
+  for (let i = 0; i < n; i++) weight[i] = p.strength * confidence[i] * Math.exp(-D[i] * D[i] * inv);
+  return { weight, tolerance: tol };
+}
+
+/**
+ * The full-size pass of the fast path, one loop: with M = affine(G) + F,
+ * out = G + colorStrength (affine(G) - G) + fieldStrength F + w (W - M),
+ * where F and w are the offset field and detail weight upsampled to the
+ * full size (cv.resize, bilinear). Same formula as blendDetail.
+ */
+export function fusedBlend(G: Uint8Array, W: Uint8Array, weight: Float32Array, field: Float32Array | undefined, affine: ChannelAffine, colorStrength: number, fieldStrength: number): Uint8Array {
+  const n = weight.length;
+  const out = new Uint8Array(n * 3);
+  const [a0, a1, a2] = affine.gain, [b0, b1, b2] = affine.offset;
+  const ka = colorStrength, kf = field ? fieldStrength : 0;
+  // out_c = G (1 + ka (a_c - 1)) + ka b_c + kf F_c + w (W_c - a_c G - b_c - F_c)
+  const p0 = 1 + ka * (a0 - 1), p1 = 1 + ka * (a1 - 1), p2 = 1 + ka * (a2 - 1);
+  const q0 = ka * b0 + 0.5, q1 = ka * b1 + 0.5, q2 = ka * b2 + 0.5;
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    const wt = weight[i];
+    const g0 = G[j], g1 = G[j + 1], g2 = G[j + 2];
+    let f0 = 0, f1 = 0, f2 = 0;
+    if (field) {
+      f0 = field[j];
+      f1 = field[j + 1];
+      f2 = field[j + 2];
+    }
+    const v0 = p0 * g0 + q0 + kf * f0 + wt * (W[j] - a0 * g0 - b0 - f0);
+    const v1 = p1 * g1 + q1 + kf * f1 + wt * (W[j + 1] - a1 * g1 - b1 - f1);
+    const v2 = p2 * g2 + q2 + kf * f2 + wt * (W[j + 2] - a2 * g2 - b2 - f2);
+    // Uint8Array stores modulo 256: clamp explicitly (truncation after +0.5 rounds).
+    out[j] = v0 < 0 ? 0 : v0 > 255 ? 255 : v0;
+    out[j + 1] = v1 < 0 ? 0 : v1 > 255 ? 255 : v1;
+    out[j + 2] = v2 < 0 ? 0 : v2 > 255 ? 255 : v2;
+  }
+  return out;
 }
