@@ -22,6 +22,17 @@
  *
  *   node --import tsx bench/temporal.ts --suite seams [--frames 60] [--width 384] [--count 3] [--strength 0.6] [--speed-frames 20] [--out results/temporal.csv]
  *
+ * --suite drift: the long-term colour anchor (colorMemory) over a long clip. vtest.avi
+ * frames 0.. (--frames, default 100) at --width, kinds A and D, the clean clip as
+ * guide; per frame the output's per-channel mean minus the clean frame's (colour and
+ * brightness bias), summarised as the RMS bias over all frames and over the last
+ * quarter, the largest |luma bias|, and the E ratio and PSNR:
+ *
+ *   node --import tsx bench/temporal.ts --suite drift [--frames 100] [--width 384]
+ *
+ * --suite speed: frames/s of `TemporalConsistency.push` at 640x480 (vtest, kind D),
+ * 'blend' and 'separated' interleaved in one run (--speed-frames each, two rounds).
+ *
  * Numbers on a shared 2-core machine are noisy: rerun on a quiet one.
  */
 import { spawn } from 'node:child_process';
@@ -317,4 +328,83 @@ async function flickerSuite(): Promise<void> {
   console.log(`wrote ${resolve(OUT)}`);
 }
 
-await (args.suite === 'seams' ? seamsSuite() : flickerSuite());
+// ---------------------------------------------------------------- drift suite
+
+/** Per-frame per-channel mean of (out - clean) over all pixels. */
+function channelBias(out: Frame, clean: Frame): [number, number, number] {
+  const s = [0, 0, 0];
+  for (let i = 0; i < out.data.length; i += 3) for (let c = 0; c < 3; c++) s[c] += out.data[i + c] - clean.data[i + c];
+  const n = out.data.length / 3;
+  return [s[0] / n, s[1] / n, s[2] / n];
+}
+
+async function driftSuite(): Promise<void> {
+  const OUT = args.out ?? 'results/temporal-drift.csv';
+  const n = Number(args.frames ?? 100);
+  const clean = await loadClip('vtest', n, WIDTH);
+  const truth = await flickerTruth(clean);
+  console.log(`vtest: ${clean.length} frames at ${clean[0].width}x${clean[0].height}`);
+  const configs: { name: string; opts: TemporalOptions | null }[] = [
+    { name: 'no processing', opts: null },
+    { name: "'separated', colorMemory 1 (colorStrength 0.9 alone: an average of ~10 frames)", opts: { colorMemory: 1 } },
+    { name: "'separated', colorStrength 1 (pinned to the first frame's colour)", opts: { colorStrength: 1 } },
+    { name: "'separated', colorMemory 30 (default)", opts: {} },
+    { name: "'separated', colorMemory 60", opts: { colorMemory: 60 } },
+  ];
+  const rows: Record<string, string>[] = [];
+  for (const kind of ['A', 'D'] as FlickerKind[]) {
+    const gen = await perturbClip(clean, kind, 2000 + kind.charCodeAt(0));
+    for (const c of configs) {
+      const out = c.opts ? await applyTemporalConsistency(clean, gen, c.opts) : gen;
+      const bias = out.map((o, t) => channelBias(o, clean[t]));
+      const rms = (bs: [number, number, number][]) => Math.sqrt(bs.reduce((s, b) => s + (b[0] ** 2 + b[1] ** 2 + b[2] ** 2) / 3, 0) / bs.length);
+      const luma = bias.map((b) => Math.abs(0.299 * b[0] + 0.587 * b[1] + 0.114 * b[2]));
+      const score = await scoreFlicker(truth, out);
+      const row = {
+        kind,
+        config: c.name,
+        rms_bias: rms(bias).toFixed(2),
+        rms_bias_last_quarter: rms(bias.slice(Math.floor((3 * bias.length) / 4))).toFixed(2),
+        max_luma_bias: Math.max(...luma).toFixed(2),
+        e_ratio: score.eRatio.toFixed(2),
+        psnr: score.psnr.toFixed(2),
+      };
+      rows.push(row);
+      console.log(`${kind} ${c.name.padEnd(80)} RMS bias ${row.rms_bias} (last quarter ${row.rms_bias_last_quarter}), max |luma bias| ${row.max_luma_bias}, E ${row.e_ratio}, PSNR ${row.psnr}`);
+    }
+  }
+  const cols = ['kind', 'config', 'rms_bias', 'rms_bias_last_quarter', 'max_luma_bias', 'e_ratio', 'psnr'];
+  await writeFileAtomic(resolve(OUT), stringify(rows, { header: true, columns: cols }), { overwrite: true });
+  console.log('| kind | config | RMS colour bias | last quarter | max luma bias | E ratio | PSNR dB |\n|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
+  console.log(`wrote ${resolve(OUT)}`);
+}
+
+// ---------------------------------------------------------------- speed suite
+
+async function speedSuite(): Promise<void> {
+  const n = Number(args['speed-frames']);
+  const path = cacheDir('datasets', 'vtest.avi');
+  await fetchDatasets({ ids: ['vtest'] }).catch(() => undefined);
+  const big = await decode(path, n, 640, 480);
+  const gen = await perturbClip(big, 'D', 5);
+  const configs: { name: string; opts: TemporalOptions }[] = [
+    { name: "'blend' 0.6", opts: { method: 'blend' } },
+    { name: "'separated' (default)", opts: {} },
+    { name: "'separated', occlusion 'forward-backward'", opts: { occlusion: 'forward-backward' } },
+    { name: "'separated', detailGrid 'full' (the earlier full-size detail pass)", opts: { detailGrid: 'full', occlusion: 'forward-backward' } },
+  ];
+  const ms = new Map<string, number>();
+  // Two interleaved rounds: a change of load on the shared machine hits every configuration alike.
+  for (let round = 0; round < 2; round++) {
+    for (const c of configs) {
+      const tc = new TemporalConsistency(c.opts);
+      const t0 = performance.now();
+      for (let t = 0; t < n; t++) await tc.push(big[t], gen[t]);
+      ms.set(c.name, (ms.get(c.name) ?? 0) + performance.now() - t0);
+    }
+  }
+  for (const c of configs) console.log(`640x480 ${c.name}: ${((2 * n) / (ms.get(c.name)! / 1000)).toFixed(1)} frames/s`);
+}
+
+await (args.suite === 'seams' ? seamsSuite() : args.suite === 'drift' ? driftSuite() : args.suite === 'speed' ? speedSuite() : flickerSuite());

@@ -27,6 +27,15 @@ export interface TemporalOptions {
   strength?: number;
   /** 'separated': fraction of the global per-channel gain/offset correction applied per frame, in [0, 1]. Default 0.9. */
   colorStrength?: number;
+  /**
+   * 'separated': long-term colour anchor. The n-th frame after a restart applies
+   * max(colorStrength, 1 - 1 / min(n + 1, colorMemory)) of the global colour match, so the output's
+   * colour is the running MEAN of the generated frames' colour along the flow since the segment start
+   * (its error falls as 1 / sqrt(n)) until colorMemory frames, then a moving average of that many
+   * frames; colorStrength alone is an average of about 1 / (1 - colorStrength) frames from the start.
+   * 1 turns it off. Default 30.
+   */
+  colorMemory?: number;
   /** 'separated': fraction of the smooth offset field applied per frame, in [0, 1]. Default 0.9. */
   fieldStrength?: number;
   /**
@@ -49,8 +58,10 @@ export interface TemporalOptions {
    */
   detailGrid?: 'flow' | 'full';
   /**
-   * Occlusion check: 'forward-backward' (default; a second, backward flow per frame, Lai et al.'s check)
-   * or 'guard' (no backward flow: the motion-boundary test and the photometric guard alone).
+   * Occlusion check: 'forward-backward' (a second, backward flow per frame, Lai et al.'s check; the
+   * default of 'blend') or 'guard' (no backward flow: the motion-boundary test and the photometric
+   * guard alone; the default of 'separated', whose distance-weighted blend already rejects what the
+   * flow got wrong: same scores on the flicker set, one Farneback flow per frame instead of two).
    */
   occlusion?: 'forward-backward' | 'guard';
   /** Resampling of the previous output when warping it. Default 'linear' for 'blend', 'cubic' for 'separated' (less blur along chains). */
@@ -78,6 +89,7 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
   carry: false,
   maxGuideError: 12,
   colorStrength: 0.9,
+  colorMemory: 30,
   fieldStrength: 0.9,
   dejitter: 1,
   fieldSigma: 6,
@@ -85,8 +97,15 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
   detailTolerance: 'auto' as number | 'auto',
   detailRadius: 2,
   detailGrid: 'flow' as 'flow' | 'full',
-  occlusion: 'forward-backward' as 'forward-backward' | 'guard',
 });
+
+/**
+ * Farneback settings of the 'separated' method unless `farneback` is given: FARNEBACK_DEFAULTS with 2
+ * iterations and an 11 px window instead of 3 and 15. Measured on the flicker set (16 frames, 12 cells,
+ * same run): E ratio 1.30 -> 1.31, PSNR 35.11 -> 35.16 dB, grad 0.982 -> 0.987, at 1.1x the speed.
+ * 'blend' keeps FARNEBACK_DEFAULTS (it is the baseline).
+ */
+export const SEPARATED_FARNEBACK: Readonly<FarnebackOptions> = Object.freeze({ iterations: 2, winSize: 11 });
 
 /** What push() returns besides the frame. */
 export interface TemporalStep {
@@ -144,6 +163,7 @@ export class TemporalConsistency {
   readonly method: TemporalMethod;
   readonly strength: number;
   readonly colorStrength: number;
+  readonly colorMemory: number;
   readonly fieldStrength: number;
   readonly dejitter: number;
   readonly fieldSigma: number;
@@ -159,6 +179,8 @@ export class TemporalConsistency {
   private readonly farneback?: FarnebackOptions;
   private readonly resets: Set<number>;
   private index = 0;
+  /** Frames since the last restart (the long-term colour anchor's n). */
+  private sinceReset = 0;
   private prevGuide?: GrayFrame;
   private prevOut?: Frame;
   private primed = false;
@@ -178,6 +200,8 @@ export class TemporalConsistency {
     this.detailTolerance = opts.detailTolerance ?? TEMPORAL_DEFAULTS.detailTolerance;
     this.interpolation = opts.interpolation ?? (this.method === 'blend' ? 'linear' : 'cubic');
     checkFraction(this.colorStrength, 'colorStrength');
+    this.colorMemory = opts.colorMemory ?? TEMPORAL_DEFAULTS.colorMemory;
+    if (!(Number.isInteger(this.colorMemory) && this.colorMemory >= 1)) throw new ReshootError(`colorMemory must be a whole number of frames >= 1, got ${this.colorMemory}`);
     checkFraction(this.fieldStrength, 'fieldStrength');
     checkStrength(this.detailStrength, 'detailStrength');
     if (!(this.fieldSigma > 0)) throw new ReshootError(`fieldSigma must be > 0 px, got ${this.fieldSigma}`);
@@ -185,7 +209,7 @@ export class TemporalConsistency {
     if (this.interpolation !== 'linear' && this.interpolation !== 'cubic') throw new ReshootError(`interpolation must be 'linear' or 'cubic', got '${String(this.interpolation)}'`);
     this.detailGrid = opts.detailGrid ?? TEMPORAL_DEFAULTS.detailGrid;
     if (this.detailGrid !== 'flow' && this.detailGrid !== 'full') throw new ReshootError(`detailGrid must be 'flow' or 'full', got '${String(this.detailGrid)}'`);
-    this.occlusion = opts.occlusion ?? TEMPORAL_DEFAULTS.occlusion;
+    this.occlusion = opts.occlusion ?? (this.method === 'separated' ? 'guard' : 'forward-backward');
     if (this.occlusion !== 'forward-backward' && this.occlusion !== 'guard') throw new ReshootError(`occlusion must be 'forward-backward' or 'guard', got '${String(this.occlusion)}'`);
     this.flowScale = opts.flowScale ?? TEMPORAL_DEFAULTS.flowScale;
     this.carry = opts.carry ?? TEMPORAL_DEFAULTS.carry;
@@ -193,7 +217,7 @@ export class TemporalConsistency {
     if (!(this.maxGuideError >= 0)) throw new ReshootError(`maxGuideError must be >= 0, got ${this.maxGuideError}`);
     checkStrength(this.strength);
     flowSize(64, 64, this.flowScale);
-    this.farneback = opts.farneback;
+    this.farneback = opts.farneback ?? (this.method === 'separated' ? SEPARATED_FARNEBACK : undefined);
     this.resets = new Set(opts.resetAt ?? []);
   }
 
@@ -210,6 +234,8 @@ export class TemporalConsistency {
     this.prevGuide = await resizeGray(gray, fs.width, fs.height);
     this.prevOut = output;
     this.primed = true;
+    // Carrying on from another segment's output: its colour already holds a long history.
+    this.sinceReset = this.colorMemory;
   }
 
   /** Frames pushed so far. */
@@ -234,6 +260,7 @@ export class TemporalConsistency {
     if (this.prevOut && (this.prevOut.width !== W || this.prevOut.height !== H)) {
       throw new ReshootError(`generated frame ${t} is ${W}x${H}, earlier frames were ${this.prevOut.width}x${this.prevOut.height}`);
     }
+    this.sinceReset = reset ? 0 : this.sinceReset + 1;
     if (reset || (this.method === 'blend' && this.strength === 0)) {
       this.prevGuide = g;
       this.prevOut = generated;
@@ -302,6 +329,7 @@ export class TemporalConsistency {
       }
     }
     const [gb, wb] = await Promise.all([blurRgb(gs, fs.width, fs.height, 1.5), blurRgb(ws, fs.width, fs.height, 1.5)]);
+    const colorStrength = this.colorStrength > 0 ? Math.max(this.colorStrength, 1 - 1 / Math.min(this.sinceReset + 1, this.colorMemory)) : 0;
     // The full match (strength 1); the blend applies colorStrength of it, and the field is the residual after the FULL match.
     const affine = this.colorStrength > 0 ? globalColorFit(gb, wb, soft, 1) : { gain: [1, 1, 1] as [number, number, number], offset: [0, 0, 0] as [number, number, number] };
     let field: Float32Array | undefined, smallField: Float32Array | undefined;
@@ -315,14 +343,14 @@ export class TemporalConsistency {
       const fieldSmall = field && smallField;
       const { weight } = await detailWeight(gs, ws, soft, fieldSmall, affine, fs.width, fs.height, { strength: this.detailStrength, tolerance: this.detailTolerance, radius: this.detailRadius });
       const wFull = await upsampleFloat(weight, fs.width, fs.height, 1, W, H);
-      data = fusedBlend(generated.data, warped.data, wFull, field, affine, this.colorStrength, this.fieldStrength);
+      data = fusedBlend(generated.data, warped.data, wFull, field, affine, colorStrength, this.fieldStrength);
     } else {
     const confidence = await upsampleFloat(soft, fs.width, fs.height, 1, W, H);
     ({ data } = await blendDetail(generated.data, warped.data, confidence, field, affine, W, H, {
       strength: this.detailStrength,
       tolerance: this.detailTolerance,
       radius: this.detailRadius,
-      colorStrength: this.colorStrength,
+      colorStrength,
       fieldStrength: this.fieldStrength,
     }));
     }

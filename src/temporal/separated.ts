@@ -317,23 +317,24 @@ export async function globalShift(G: Uint8Array, T: Uint8Array, w: number, h: nu
   // Inverse compositional: the gradients and the 2x2 normal matrix come from T once; each
   // iteration then samples G once per pixel (the forward form sampled it five times).
   // Every other pixel in each direction, away from the border: plenty of equations for two unknowns.
-  const xs: number[] = [], ys: number[] = [], gxs: number[] = [], gys: number[] = [];
-  let a11 = 0, a12 = 0, a22 = 0, gEnergy = 0;
+  const cap = Math.ceil((w - 8) / 2) * Math.ceil((h - 8) / 2);
+  const xs = new Int32Array(cap), ys = new Int32Array(cap), gxs = new Float32Array(cap), gys = new Float32Array(cap);
+  let n = 0, a11 = 0, a12 = 0, a22 = 0, gEnergy = 0;
   for (let y = 4; y < h - 4; y += 2) {
     for (let x = 4; x < w - 4; x += 2) {
       const i = y * w + x;
       const gx = (t[i + 1] - t[i - 1]) / 2, gy = (t[i + w] - t[i - w]) / 2;
       gEnergy += (g[i + 1] - g[i - 1]) ** 2 + (g[i + w] - g[i - w]) ** 2;
-      xs.push(x);
-      ys.push(y);
-      gxs.push(gx);
-      gys.push(gy);
+      xs[n] = x;
+      ys[n] = y;
+      gxs[n] = gx;
+      gys[n] = gy;
+      n++;
       a11 += gx * gx;
       a12 += gx * gy;
       a22 += gy * gy;
     }
   }
-  const n = xs.length;
   const det = a11 * a22 - a12 * a12;
   // Both images need texture: T for the normal matrix, G (checked on its own gradients) to be matched at all.
   if (n < 64 || !(det > 1e-4 * (a11 + a22) ** 2) || a11 + a22 < n * 1e-3 || gEnergy < n * 4e-3) return null;
@@ -427,16 +428,32 @@ export async function detailWeight(gs: Uint8Array, ws: Uint8Array, confidence: F
     em.delete();
     eb.delete();
   }
+  // |d| in quarter levels, once: the median comes from a histogram and the Gaussian from a table
+  // (a sort and a Math.exp per pixel cost more than everything else in this function).
+  const steps = 4 * 256;
+  const q = new Uint16Array(n);
+  const hist = new Uint32Array(steps + 1);
+  let reliable = 0;
+  for (let i = 0; i < n; i++) {
+    const v = Math.abs(D[i]) * 4;
+    const k = v < steps ? v | 0 : steps;
+    q[i] = k;
+    if (confidence[i] >= 0.99) {
+      hist[k]++;
+      reliable++;
+    }
+  }
   let tol: number;
   if (p.tolerance === 'auto') {
-    const ds: number[] = [];
-    for (let i = 0; i < n; i += 3) if (confidence[i] >= 0.99) ds.push(Math.abs(D[i]));
-    ds.sort((x, y) => x - y);
-    tol = Math.max(3, 2 * (ds.length ? ds[ds.length >> 1] : 1.5));
+    let k = 0;
+    for (let acc = 0; k < steps && (acc += hist[k]) <= reliable / 2; k++);
+    tol = Math.max(3, 2 * (reliable ? (k + 0.5) / 4 : 1.5));
   } else tol = p.tolerance;
+  const lut = new Float32Array(steps + 1);
   const inv = 1 / (2 * tol * tol);
+  for (let k = 0; k <= steps; k++) lut[k] = p.strength * Math.exp(-(((k + 0.5) / 4) ** 2) * inv);
   const weight = new Float32Array(n);
-  for (let i = 0; i < n; i++) weight[i] = p.strength * confidence[i] * Math.exp(-D[i] * D[i] * inv);
+  for (let i = 0; i < n; i++) weight[i] = confidence[i] * lut[q[i]];
   return { weight, tolerance: tol };
 }
 
