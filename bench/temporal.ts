@@ -346,9 +346,9 @@ async function driftSuite(): Promise<void> {
   console.log(`vtest: ${clean.length} frames at ${clean[0].width}x${clean[0].height}`);
   const configs: { name: string; opts: TemporalOptions | null }[] = [
     { name: 'no processing', opts: null },
-    { name: "'separated', colorMemory 1 (colorStrength 0.9 alone: an average of ~10 frames)", opts: { colorMemory: 1 } },
+    { name: "'separated' (default: colorStrength 0.9, an average of ~10 frames along the flow)", opts: {} },
     { name: "'separated', colorStrength 1 (pinned to the first frame's colour)", opts: { colorStrength: 1 } },
-    { name: "'separated', colorMemory 30 (default)", opts: {} },
+    { name: "'separated', colorMemory 30", opts: { colorMemory: 30 } },
     { name: "'separated', colorMemory 60", opts: { colorMemory: 60 } },
   ];
   const rows: Record<string, string>[] = [];

@@ -115,8 +115,24 @@ export async function lowFrequencyField(src: Uint8Array, target: Uint8Array, wei
     }
     const bn = mk(new cv.Mat()), bd = mk(new cv.Mat());
     const k = new cv.Size(0, 0);
-    cv.GaussianBlur(num, bn, k, sigma, sigma, cv.BORDER_REFLECT);
-    cv.GaussianBlur(den, bd, k, sigma, sigma, cv.BORDER_REFLECT);
+    if (sigma >= 2 && w >= 32 && h >= 32) {
+      // A wide Gaussian of a smooth field: blur at half size (area-averaged, sigma / 2) and
+      // upsample bilinearly; about 8x less work than the full kernel, and the field is smooth
+      // on a far larger scale than the 2 px grid of the half size.
+      const hw = Math.round(w / 2), hh = Math.round(h / 2);
+      const sn = mk(new cv.Mat()), sd = mk(new cv.Mat()), tn = mk(new cv.Mat()), td = mk(new cv.Mat());
+      cv.resize(num, sn, new cv.Size(hw, hh), 0, 0, cv.INTER_AREA);
+      cv.resize(den, sd, new cv.Size(hw, hh), 0, 0, cv.INTER_AREA);
+      // The area average already smoothed by about half a (half-size) pixel.
+      const s2 = Math.sqrt(Math.max(0.25, (sigma / 2) ** 2 - 0.25));
+      cv.GaussianBlur(sn, tn, k, s2, s2, cv.BORDER_REFLECT);
+      cv.GaussianBlur(sd, td, k, s2, s2, cv.BORDER_REFLECT);
+      cv.resize(tn, bn, new cv.Size(w, h), 0, 0, cv.INTER_LINEAR);
+      cv.resize(td, bd, new cv.Size(w, h), 0, 0, cv.INTER_LINEAR);
+    } else {
+      cv.GaussianBlur(num, bn, k, sigma, sigma, cv.BORDER_REFLECT);
+      cv.GaussianBlur(den, bd, k, sigma, sigma, cv.BORDER_REFLECT);
+    }
     const BN = bn.data32F as Float32Array, BD = bd.data32F as Float32Array;
     const out = new Float32Array(n * 3);
     for (let i = 0, j = 0; i < n; i++, j += 3) {
