@@ -31,7 +31,8 @@
  *   node --import tsx bench/temporal.ts --suite drift [--frames 100] [--width 384]
  *
  * --suite speed: frames/s of `TemporalConsistency.push` at 640x480 (vtest, kind D),
- * 'blend' and 'separated' interleaved in one run (--speed-frames each, two rounds).
+ * 'blend' and 'separated' variants interleaved in one run (--speed-frames each, three
+ * rounds, the first not counted), as wall-clock frames/s and frames per CPU second.
  *
  * Numbers on a shared 2-core machine are noisy: rerun on a quiet one.
  */
@@ -394,17 +395,28 @@ async function speedSuite(): Promise<void> {
     { name: "'separated', occlusion 'forward-backward'", opts: { occlusion: 'forward-backward' } },
     { name: "'separated', detailGrid 'full' (the earlier full-size detail pass)", opts: { detailGrid: 'full', occlusion: 'forward-backward' } },
   ];
-  const ms = new Map<string, number>();
-  // Two interleaved rounds: a change of load on the shared machine hits every configuration alike.
-  for (let round = 0; round < 2; round++) {
+  const ms = new Map<string, number>(), cpu = new Map<string, number>();
+  // Rounds interleaved so that a change of load on the shared machine hits every configuration
+  // alike; the first round warms the JIT and is not counted. Besides wall time, the process's
+  // CPU time (user + system): the stage is single-threaded, so frames per CPU second is what an
+  // idle core would give, and it does not depend on how many other processes share the cores.
+  const rounds = 3;
+  for (let round = 0; round < rounds; round++) {
     for (const c of configs) {
       const tc = new TemporalConsistency(c.opts);
+      await tc.push(big[0], gen[0]);
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
-      for (let t = 0; t < n; t++) await tc.push(big[t], gen[t]);
-      ms.set(c.name, (ms.get(c.name) ?? 0) + performance.now() - t0);
+      for (let t = 1; t < n; t++) await tc.push(big[t], gen[t]);
+      const dt = performance.now() - t0, dc = process.cpuUsage(c0);
+      if (round === 0) continue;
+      ms.set(c.name, (ms.get(c.name) ?? 0) + dt);
+      cpu.set(c.name, (cpu.get(c.name) ?? 0) + (dc.user + dc.system) / 1000);
     }
   }
-  for (const c of configs) console.log(`640x480 ${c.name}: ${((2 * n) / (ms.get(c.name)! / 1000)).toFixed(1)} frames/s`);
+  const frames = (rounds - 1) * (n - 1);
+  console.log('| configuration | frames/s (wall) | frames/s per CPU second |\n|---|---|---|');
+  for (const c of configs) console.log(`| ${c.name} | ${(frames / (ms.get(c.name)! / 1000)).toFixed(1)} | ${(frames / (cpu.get(c.name)! / 1000)).toFixed(1)} |`);
 }
 
 await (args.suite === 'seams' ? seamsSuite() : args.suite === 'drift' ? driftSuite() : args.suite === 'speed' ? speedSuite() : flickerSuite());

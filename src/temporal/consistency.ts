@@ -317,7 +317,7 @@ export class TemporalConsistency {
     const warped = await warpByFlow(this.prevOut!, toPrev, { interpolation: this.interpolation });
     let kept = 0;
     for (let i = 0; i < mask.length; i++) kept += mask[i];
-    const soft = softenMask(mask, fs.width, fs.height);
+    const soft = await softenMask(mask, fs.width, fs.height);
     // Statistics at the flow size: area-averaged copies of G and W, on the mask's grid.
     let [gs, ws] = await Promise.all([downsampleRgb(generated, fs.width, fs.height), downsampleRgb(warped, fs.width, fs.height)]);
     let shift: { dx: number; dy: number } | undefined;

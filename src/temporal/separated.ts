@@ -182,19 +182,19 @@ export async function downsampleRgb(f: Frame, w: number, h: number): Promise<Uin
   }
 }
 
-/** 3x3 box average of a 0/1 mask (border replicated): soft confidence, so blend weights do not step at mask edges. */
-export function softenMask(mask: Uint8Array, w: number, h: number): Float32Array {
-  const out = new Float32Array(w * h);
-  for (let y = 0; y < h; y++) {
-    const y0 = Math.max(0, y - 1), y1 = Math.min(h - 1, y + 1);
-    for (let x = 0; x < w; x++) {
-      const x0 = Math.max(0, x - 1), x1 = Math.min(w - 1, x + 1);
-      let s = 0, n = 0;
-      for (let yy = y0; yy <= y1; yy++) for (let xx = x0; xx <= x1; xx++, n++) s += mask[yy * w + xx];
-      out[y * w + x] = s / n;
-    }
+/** 3x3 box average of a 0/1 mask (cv.blur, border replicated): soft confidence, so blend weights do not step at mask edges. */
+export async function softenMask(mask: Uint8Array, w: number, h: number): Promise<Float32Array> {
+  const cv = await loadOpenCV();
+  const src = new cv.Mat(h, w, cv.CV_32FC1);
+  const dst = new cv.Mat();
+  try {
+    (src.data32F as Float32Array).set(mask);
+    cv.blur(src, dst, new cv.Size(3, 3), new cv.Point(-1, -1), cv.BORDER_REPLICATE);
+    return new Float32Array(dst.data32F as Float32Array);
+  } finally {
+    src.delete();
+    dst.delete();
   }
-  return out;
 }
 
 /** Parameters of blendDetail. */
