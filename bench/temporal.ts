@@ -30,6 +30,14 @@
  *
  *   node --import tsx bench/temporal.ts --suite drift [--frames 100] [--width 384]
  *
+ * --suite style: the real flicker of the style-transfer generator (src/generate/style,
+ * `createGenerator('style:<name>')`, frame scope, its default working size) on vtest
+ * frames 0.. (--frames, default 20) at --width; there is no clean stylised clip, so the
+ * scores are the E_warp ratio against the INPUT clip (flow and occlusion from the input)
+ * and the PSNR against the raw stylised frames (how much of the generator's output is kept):
+ *
+ *   node --import tsx bench/temporal.ts --suite style [--style matta] [--frames 20] [--width 384]
+ *
  * --suite speed: frames/s of `TemporalConsistency.push` at 640x480 (vtest, kind D),
  * 'blend' and 'separated' variants interleaved in one run (--speed-frames each, three
  * rounds, the first not counted), as wall-clock frames/s and frames per CPU second.
@@ -49,7 +57,8 @@ import { syntheticGenerateSegment } from '../src/generate/synthetic.js';
 import { applyTemporalConsistency, TemporalConsistency, type TemporalOptions } from '../src/temporal/index.js';
 import { FLICKER_KINDS, flickerTruth, geometricMean, perturbClip, scoreFlicker, type FlickerKind, type FlickerScore } from '../src/temporal/flicker-set.js';
 import { denseFlow, flowSize, rgbToGray, resizeGray, warpByFlow } from '../src/flow/index.js';
-import { measureFlickerFrames, type FlickerReport } from '../src/metrics/index.js';
+import { measureFlickerFrames, psnr, type FlickerReport } from '../src/metrics/index.js';
+import { createGenerator } from '../src/generate/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { cacheDir } from '../src/util/paths.js';
 
@@ -63,6 +72,7 @@ const { values: args } = parseArgs({
     count: { type: 'string', default: '3' },
     strength: { type: 'string', default: '0.6' },
     'speed-frames': { type: 'string', default: '20' },
+    style: { type: 'string', default: 'matta' },
     out: { type: 'string' },
   },
 });
@@ -381,6 +391,36 @@ async function driftSuite(): Promise<void> {
   console.log(`wrote ${resolve(OUT)}`);
 }
 
+// ---------------------------------------------------------------- style suite
+
+async function styleSuite(): Promise<void> {
+  const n = Number(args.frames ?? 20);
+  const clean = await loadClip('vtest', n, WIDTH);
+  const truth = await flickerTruth(clean);
+  const gen = await createGenerator(`style:${args.style}`, { style: { scope: 'frame' } });
+  const dir = mkdtempSync(join(tmpdir(), 'reshoot-bench-style-'));
+  let styled: Frame[];
+  const t0 = performance.now();
+  try {
+    styled = await gen.generate({ segmentIndex: 0, label: 'seg-0', frames: clean, plate: null, reference: clean[0], fps: { num: 10, den: 1 }, workDir: dir });
+  } finally {
+    await gen.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`${gen.describe()}: ${n} frames at ${clean[0].width}x${clean[0].height} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const rows: Record<string, string>[] = [];
+  for (const m of METHODS.filter((x) => !x.name.includes('flow 1x') && !x.name.includes('0.25x'))) {
+    const t1 = performance.now();
+    const out = m.run ? await m.run(clean, styled) : styled;
+    const secs = (performance.now() - t1) / 1000;
+    const score = await scoreFlicker(truth, out);
+    const p = out.reduce((a, f, t) => a + psnr(f, styled[t]), 0) / out.length;
+    rows.push({ method: m.name, e_ratio: score.eRatio.toFixed(2), psnr_vs_generated: m.run ? p.toFixed(2) : '-', fps: m.run ? (out.length / secs).toFixed(1) : '-' });
+  }
+  console.log(`| method | E ratio (vs input) | PSNR vs style output dB | fps |\n|---|---|---|---|`);
+  for (const r of rows) console.log(`| ${r.method} | ${r.e_ratio} | ${r.psnr_vs_generated} | ${r.fps} |`);
+}
+
 // ---------------------------------------------------------------- speed suite
 
 async function speedSuite(): Promise<void> {
@@ -419,4 +459,4 @@ async function speedSuite(): Promise<void> {
   for (const c of configs) console.log(`| ${c.name} | ${(frames / (ms.get(c.name)! / 1000)).toFixed(1)} | ${(frames / (cpu.get(c.name)! / 1000)).toFixed(1)} |`);
 }
 
-await (args.suite === 'seams' ? seamsSuite() : args.suite === 'drift' ? driftSuite() : args.suite === 'speed' ? speedSuite() : flickerSuite());
+await (args.suite === 'seams' ? seamsSuite() : args.suite === 'drift' ? driftSuite() : args.suite === 'speed' ? speedSuite() : args.suite === 'style' ? styleSuite() : flickerSuite());
