@@ -114,3 +114,18 @@ test('colorMemory: the colour weight of the n-th frame follows max(colorStrength
   assert.throws(() => new TemporalConsistency({ occlusion: 'none' as 'guard' }), ReshootError);
   assert.throws(() => new TemporalConsistency({ detailGrid: 'half' as 'flow' }), ReshootError);
 });
+
+test('globalShift: a frame of different content (not a shifted copy) gives no shift; a shifted copy does, and its residual is small', async () => {
+  const { globalShift, shiftFrame } = await import('../src/temporal/separated.js');
+  const { rgbToGray } = await import('../src/flow/index.js');
+  const a = crop(await loadRgb('building.jpg'), 160, 120);
+  const b = crop(await loadRgb('rubberwhale1.png'), 160, 120);
+  const gray = (f: Frame) => rgbToGray(f).data;
+  // Unrelated content: whatever translation Gauss-Newton settles on explains almost nothing of the difference.
+  assert.equal(await globalShift(gray(b), gray(a), 160, 120), null);
+  // A real 0.4 px shift of the same image is found and explains nearly all of it.
+  const shifted = await shiftFrame(a, 0.4, 0.2);
+  const p = await globalShift(gray(a), gray(shifted), 160, 120);
+  assert.ok(p && Math.abs(p.dx - 0.4) < 0.05 && Math.abs(p.dy - 0.2) < 0.05, JSON.stringify(p));
+  assert.ok(p.residual < 0.2, `residual ${p.residual}`);
+});
