@@ -343,19 +343,18 @@ export class TemporalConsistency {
     }
     let data: Uint8Array;
     if (this.detailGrid === 'flow') {
-      const fieldSmall = field && smallField;
-      const { weight } = await detailWeight(gs, ws, soft, fieldSmall, affine, fs.width, fs.height, { strength: this.detailStrength, tolerance: this.detailTolerance, radius: this.detailRadius });
+      const { weight } = await detailWeight(gs, ws, soft, smallField, affine, fs.width, fs.height, { strength: this.detailStrength, tolerance: this.detailTolerance, radius: this.detailRadius });
       const wFull = await upsampleFloat(weight, fs.width, fs.height, 1, W, H);
       data = fusedBlend(generated.data, warped.data, wFull, field, affine, colorStrength, this.fieldStrength);
     } else {
-    const confidence = await upsampleFloat(soft, fs.width, fs.height, 1, W, H);
-    ({ data } = await blendDetail(generated.data, warped.data, confidence, field, affine, W, H, {
-      strength: this.detailStrength,
-      tolerance: this.detailTolerance,
-      radius: this.detailRadius,
-      colorStrength,
-      fieldStrength: this.fieldStrength,
-    }));
+      const confidence = await upsampleFloat(soft, fs.width, fs.height, 1, W, H);
+      ({ data } = await blendDetail(generated.data, warped.data, confidence, field, affine, W, H, {
+        strength: this.detailStrength,
+        tolerance: this.detailTolerance,
+        radius: this.detailRadius,
+        colorStrength,
+        fieldStrength: this.fieldStrength,
+      }));
     }
     const frame: Frame = { width: W, height: H, data };
     this.prevGuide = g;
