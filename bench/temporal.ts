@@ -34,6 +34,26 @@
  *
  *   node --import tsx bench/temporal.ts --suite style [--style matta] [--clips vtest,megamind] [--frames 40] [--width 384] [--gen-size 288] [--count 3] [--threads 2] [--out results/temporal-style.csv]
  *
+ * --suite drift: the long-term colour anchor (colorMemory) over a long clip. vtest.avi
+ * frames 0.. (--frames, default 100) at --width, kinds A and D, the clean clip as
+ * guide; per frame the output's per-channel mean minus the clean frame's (colour and
+ * brightness bias), summarised as the RMS bias over all frames and over the last
+ * quarter, the largest |luma bias|, and the E ratio and PSNR:
+ *
+ *   node --import tsx bench/temporal.ts --suite drift [--frames 100] [--width 384]
+ *
+ * --suite style-methods: the real flicker of the style-transfer generator (src/generate/style,
+ * `createGenerator('style:<name>')`, frame scope, its default working size) on vtest
+ * frames 0.. (--frames, default 20) at --width; there is no clean stylised clip, so the
+ * scores are the E_warp ratio against the INPUT clip (flow and occlusion from the input)
+ * and the PSNR against the raw stylised frames (how much of the generator's output is kept):
+ *
+ *   node --import tsx bench/temporal.ts --suite style-methods [--style matta] [--frames 20] [--width 384]
+ *
+ * --suite speed: frames/s of `TemporalConsistency.push` at 640x480 (vtest, kind D),
+ * 'blend' and 'separated' variants interleaved in one run (--speed-frames each, three
+ * rounds, the first not counted), as wall-clock frames/s and frames per CPU second.
+ *
  * Numbers on a shared 2-core machine are noisy: rerun on a quiet one.
  */
 import { spawn } from 'node:child_process';
@@ -50,7 +70,8 @@ import { applyTemporalConsistency, TemporalConsistency, type TemporalOptions } f
 import { FLICKER_KINDS, flickerTruth, geometricMean, gradientMagnitude, perturbClip, scoreFlicker, type FlickerKind, type FlickerScore } from '../src/temporal/flicker-set.js';
 import { createStyleGenerator } from '../src/generate/style/index.js';
 import { denseFlow, flowSize, rgbToGray, resizeGray, warpByFlow } from '../src/flow/index.js';
-import { measureFlickerFrames, type FlickerReport } from '../src/metrics/index.js';
+import { measureFlickerFrames, psnr, type FlickerReport } from '../src/metrics/index.js';
+import { createGenerator } from '../src/generate/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { cacheDir } from '../src/util/paths.js';
 
@@ -420,4 +441,125 @@ async function styleSuite(): Promise<void> {
   console.log(`wrote ${resolve(OUT)}`);
 }
 
-await (args.suite === 'seams' ? seamsSuite() : args.suite === 'style' ? styleSuite() : flickerSuite());
+// ---------------------------------------------------------------- drift suite
+
+/** Per-frame per-channel mean of (out - clean) over all pixels. */
+function channelBias(out: Frame, clean: Frame): [number, number, number] {
+  const s = [0, 0, 0];
+  for (let i = 0; i < out.data.length; i += 3) for (let c = 0; c < 3; c++) s[c] += out.data[i + c] - clean.data[i + c];
+  const n = out.data.length / 3;
+  return [s[0] / n, s[1] / n, s[2] / n];
+}
+
+async function driftSuite(): Promise<void> {
+  const OUT = args.out ?? 'results/temporal-drift.csv';
+  const n = Number(args.frames ?? 100);
+  const clean = await loadClip('vtest', n, WIDTH);
+  const truth = await flickerTruth(clean);
+  console.log(`vtest: ${clean.length} frames at ${clean[0].width}x${clean[0].height}`);
+  const configs: { name: string; opts: TemporalOptions | null }[] = [
+    { name: 'no processing', opts: null },
+    { name: "'separated' (default: colorStrength 0.9, an average of ~10 frames along the flow)", opts: {} },
+    { name: "'separated', colorStrength 1 (pinned to the first frame's colour)", opts: { colorStrength: 1 } },
+    { name: "'separated', colorMemory 30", opts: { colorMemory: 30 } },
+    { name: "'separated', colorMemory 60", opts: { colorMemory: 60 } },
+  ];
+  const rows: Record<string, string>[] = [];
+  for (const kind of ['A', 'D'] as FlickerKind[]) {
+    const gen = await perturbClip(clean, kind, 2000 + kind.charCodeAt(0));
+    for (const c of configs) {
+      const out = c.opts ? await applyTemporalConsistency(clean, gen, c.opts) : gen;
+      const bias = out.map((o, t) => channelBias(o, clean[t]));
+      const rms = (bs: [number, number, number][]) => Math.sqrt(bs.reduce((s, b) => s + (b[0] ** 2 + b[1] ** 2 + b[2] ** 2) / 3, 0) / bs.length);
+      const luma = bias.map((b) => Math.abs(0.299 * b[0] + 0.587 * b[1] + 0.114 * b[2]));
+      const score = await scoreFlicker(truth, out);
+      const row = {
+        kind,
+        config: c.name,
+        rms_bias: rms(bias).toFixed(2),
+        rms_bias_last_quarter: rms(bias.slice(Math.floor((3 * bias.length) / 4))).toFixed(2),
+        max_luma_bias: Math.max(...luma).toFixed(2),
+        e_ratio: score.eRatio.toFixed(2),
+        psnr: score.psnr.toFixed(2),
+      };
+      rows.push(row);
+      console.log(`${kind} ${c.name.padEnd(80)} RMS bias ${row.rms_bias} (last quarter ${row.rms_bias_last_quarter}), max |luma bias| ${row.max_luma_bias}, E ${row.e_ratio}, PSNR ${row.psnr}`);
+    }
+  }
+  const cols = ['kind', 'config', 'rms_bias', 'rms_bias_last_quarter', 'max_luma_bias', 'e_ratio', 'psnr'];
+  await writeFileAtomic(resolve(OUT), stringify(rows, { header: true, columns: cols }), { overwrite: true });
+  console.log('| kind | config | RMS colour bias | last quarter | max luma bias | E ratio | PSNR dB |\n|---|---|---|---|---|---|---|');
+  for (const r of rows) console.log(`| ${cols.map((c) => r[c]).join(' | ')} |`);
+  console.log(`wrote ${resolve(OUT)}`);
+}
+
+// ---------------------------------------------------------------- style suite
+
+async function styleMethodsSuite(): Promise<void> {
+  const n = Number(args.frames ?? 20);
+  const clean = await loadClip('vtest', n, WIDTH);
+  const truth = await flickerTruth(clean);
+  const gen = await createGenerator(`style:${args.style}`, { style: { scope: 'frame' } });
+  const dir = mkdtempSync(join(tmpdir(), 'reshoot-bench-style-'));
+  let styled: Frame[];
+  const t0 = performance.now();
+  try {
+    styled = await gen.generate({ segmentIndex: 0, label: 'seg-0', frames: clean, plate: null, reference: clean[0], fps: { num: 10, den: 1 }, workDir: dir });
+  } finally {
+    await gen.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log(`${gen.describe()}: ${n} frames at ${clean[0].width}x${clean[0].height} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const rows: Record<string, string>[] = [];
+  for (const m of METHODS.filter((x) => !x.name.includes('flow 1x') && !x.name.includes('0.25x'))) {
+    const t1 = performance.now();
+    const out = m.run ? await m.run(clean, styled) : styled;
+    const secs = (performance.now() - t1) / 1000;
+    const score = await scoreFlicker(truth, out);
+    // Frames 1..: the recursive methods pass frame 0 through unchanged (an infinite PSNR).
+    const p = out.slice(1).reduce((a, f, t) => a + psnr(f, styled[t + 1]), 0) / (out.length - 1);
+    rows.push({ method: m.name, e_ratio: score.eRatio.toFixed(2), psnr_vs_generated: m.run ? p.toFixed(2) : '-', fps: m.run ? (out.length / secs).toFixed(1) : '-' });
+  }
+  console.log(`| method | E ratio (vs input) | PSNR vs style output dB (frames 1..) | fps |\n|---|---|---|---|`);
+  for (const r of rows) console.log(`| ${r.method} | ${r.e_ratio} | ${r.psnr_vs_generated} | ${r.fps} |`);
+}
+
+// ---------------------------------------------------------------- speed suite
+
+async function speedSuite(): Promise<void> {
+  const n = Number(args['speed-frames']);
+  const path = cacheDir('datasets', 'vtest.avi');
+  await fetchDatasets({ ids: ['vtest'] }).catch(() => undefined);
+  const big = await decode(path, n, 640, 480);
+  const gen = await perturbClip(big, 'D', 5);
+  const configs: { name: string; opts: TemporalOptions }[] = [
+    { name: "'blend' 0.6", opts: { method: 'blend' } },
+    { name: "'separated' (default)", opts: {} },
+    { name: "'separated', occlusion 'forward-backward'", opts: { occlusion: 'forward-backward' } },
+    { name: "'separated', detailGrid 'full' (the earlier full-size detail pass)", opts: { detailGrid: 'full', occlusion: 'forward-backward' } },
+  ];
+  const ms = new Map<string, number>(), cpu = new Map<string, number>();
+  // Rounds interleaved so that a change of load on the shared machine hits every configuration
+  // alike; the first round warms the JIT and is not counted. Besides wall time, the process's
+  // CPU time (user + system): the stage is single-threaded, so frames per CPU second is what an
+  // idle core would give, and it does not depend on how many other processes share the cores.
+  const rounds = 3;
+  for (let round = 0; round < rounds; round++) {
+    for (const c of configs) {
+      const tc = new TemporalConsistency(c.opts);
+      await tc.push(big[0], gen[0]);
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let t = 1; t < n; t++) await tc.push(big[t], gen[t]);
+      const dt = performance.now() - t0, dc = process.cpuUsage(c0);
+      if (round === 0) continue;
+      ms.set(c.name, (ms.get(c.name) ?? 0) + dt);
+      cpu.set(c.name, (cpu.get(c.name) ?? 0) + (dc.user + dc.system) / 1000);
+    }
+  }
+  const frames = (rounds - 1) * (n - 1);
+  console.log('| configuration | frames/s (wall) | frames/s per CPU second |\n|---|---|---|');
+  for (const c of configs) console.log(`| ${c.name} | ${(frames / (ms.get(c.name)! / 1000)).toFixed(1)} | ${(frames / (cpu.get(c.name)! / 1000)).toFixed(1)} |`);
+}
+
+await (args.suite === 'seams' ? seamsSuite() : args.suite === 'drift' ? driftSuite() : args.suite === 'speed' ? speedSuite() : args.suite === 'style' ? styleSuite() : args.suite === 'style-methods' ? styleMethodsSuite() : flickerSuite());
