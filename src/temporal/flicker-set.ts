@@ -21,6 +21,7 @@
  *   frame (|grad luma| >= 20 levels/px).
  */
 import { loadOpenCV } from '../cv/opencv.js';
+import { shiftFrame } from './separated.js';
 import { denseFlow, FARNEBACK_DEFAULTS, nonOcclusionMask, rgbToGray, rgbToLuma, warpByFlow, type FlowField } from '../flow/index.js';
 import { maskedSquaredError, psnr } from '../metrics/flicker.js';
 import { deriveSeed, gaussian, mulberry32 } from '../util/rng.js';
@@ -126,20 +127,9 @@ function deltaC(f: Frame, rnd: () => number, L: PerturbationLevels): Float32Arra
   return d;
 }
 
-async function shift(f: Frame, dx: number, dy: number): Promise<Frame> {
-  const cv = await loadOpenCV();
-  const src = new cv.Mat(f.height, f.width, cv.CV_8UC3);
-  const dst = new cv.Mat();
-  const m = cv.matFromArray(2, 3, cv.CV_64FC1, [1, 0, dx, 0, 1, dy]);
-  try {
-    (src.data as Uint8Array).set(f.data);
-    cv.warpAffine(src, dst, m, new cv.Size(f.width, f.height), cv.INTER_CUBIC, cv.BORDER_REPLICATE, new cv.Scalar());
-    return { width: f.width, height: f.height, data: new Uint8Array(dst.data as Uint8Array) };
-  } finally {
-    src.delete();
-    dst.delete();
-    m.delete();
-  }
+/** out(x) = f(x - (dx, dy)): the content moves by (dx, dy) (separated.ts shiftFrame samples the other way). */
+function shift(f: Frame, dx: number, dy: number): Promise<Frame> {
+  return shiftFrame(f, -dx, -dy);
 }
 
 /**
