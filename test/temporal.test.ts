@@ -99,3 +99,36 @@ test('bad options are user errors', () => {
   assert.throws(() => new TemporalConsistency({ strength: 1 }), /strength/);
   assert.throws(() => new TemporalConsistency({ flowScale: 0 }), /flow scale/);
 });
+
+test('push fresh: a subject that appears keeps its generated pixels exactly; without `fresh` the previous output fades it in', async () => {
+  // A still textured shot; the generator paints a 40x30 square (39 % of the frame) magenta from frame 3 on (a subject that
+  // appears). The previous output has no magenta there, so blending pulls the square towards the scene.
+  const img = await loadRgb('graf1.png');
+  const guide = slidingClip(img, 5, 64, 48, 0, 0);
+  const square = (f: Frame): Frame => {
+    const data = new Uint8Array(f.data);
+    for (let y = 9; y < 39; y++) for (let x = 12; x < 52; x++) data.set([255, 0, 255], (y * 64 + x) * 3);
+    return { ...f, data };
+  };
+  const gen = guide.map((f, t) => (t >= 3 ? square(f) : f));
+  const fresh = { width: 64, height: 48, data: new Uint8Array(64 * 48) };
+  for (let y = 9; y < 39; y++) for (let x = 12; x < 52; x++) fresh.data[y * 64 + x] = 255;
+  const run = async (withFresh: boolean) => {
+    const tc = new TemporalConsistency({});
+    let last: Frame | undefined;
+    for (let t = 0; t < 4; t++) last = (await tc.push(guide[t], gen[t], t === 3 && withFresh ? { fresh } : {})).frame;
+    return last!;
+  };
+  const kept = await run(true);
+  const faded = await run(false);
+  let exact = 0, pulled = 0;
+  for (let y = 9; y < 39; y++) {
+    for (let x = 12; x < 52; x++) {
+      const j = (y * 64 + x) * 3;
+      if (kept.data[j] === 255 && kept.data[j + 1] === 0 && kept.data[j + 2] === 255) exact++;
+      if (faded.data[j + 1] > 40) pulled++; // green pulled up from 0 towards the scene's
+    }
+  }
+  assert.equal(exact, 40 * 30, 'every pixel of the new square is the generated magenta');
+  assert.ok(pulled > 40 * 30 * 0.5, `without fresh the square is blended with the old scene (${pulled} of 1200 pixels)`);
+});

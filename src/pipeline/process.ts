@@ -81,6 +81,30 @@ const SEGMENT_CLIP_CRF = 4; // near-lossless intermediate: seams and flicker are
  */
 const KEEP_UNCHANGED_LEVELS = 4;
 
+/**
+ * How far (px) the subject may move between frames and still count as the same generated region: the
+ * temporal stage blends there (its flow follows the motion); beyond it the subject's pixels are new to
+ * the generator's domain and the generated frame is kept (src/temporal PushOptions.fresh).
+ */
+const FRESH_REACH_PX = 24;
+
+/** Where the subject's mask covers pixels the previous frame's mask was not near: weight 0-255, or undefined when none. */
+function freshRegion(cv: CV, mask: GrayFrame | null, prev: GrayFrame | null): GrayFrame | undefined {
+  if (!mask) return undefined;
+  const near = prev ? growFeatherSync(cv, prev, FRESH_REACH_PX, 8) : null;
+  const out = new Uint8Array(mask.data.length);
+  let any = false;
+  for (let i = 0; i < out.length; i++) {
+    // Saturated over the mask's soft edge: a half-weight edge would still fade the new content in there.
+    const m = Math.min(255, mask.data[i] * 8);
+    if (m === 0) continue;
+    const v = near ? Math.round((m * (255 - near.data[i])) / 255) : m;
+    out[i] = v;
+    any ||= v > 0;
+  }
+  return any ? { width: mask.width, height: mask.height, data: out } : undefined;
+}
+
 /** What one run knows once the whole-video steps are done; the segment chain and finish read it. */
 interface RunState {
   cfg: PipelineConfig;
@@ -479,11 +503,14 @@ function segmentChain(
   });
   if (cfg.temporal.enabled) {
     let temporal: TemporalConsistency;
+    let prevMask: GrayFrame | null = null;
     stages.push(
       perFrame(
         'temporal',
         async (f) => {
-          const out = (await temporal.push(f.input, f.output)).frame;
+          const out = (await temporal.push(f.input, f.output, { fresh: s.mode === 'generated' ? undefined : freshRegion(s.cv, f.mask, prevMask) })).frame;
+          // A whole-frame generator's domain is the whole frame: nothing in it is new when the subject appears.
+          prevMask = f.mask;
           // The frame just before the next segment's first: what that segment primes its recursion with.
           if (cfg.temporal.carry && f.t === seg.end - 1 - seg.overlap) last = { guide: f.input, output: out, index: f.t };
           return out;
@@ -494,6 +521,7 @@ function segmentChain(
             // shot's output must not be warped into the next one (measured on Megamind's black frame 0 -> frame 1:
             // frames 1-9 at 22.7-29.9 dB through a passthrough before this).
             const cuts = (plan.cutsInsideSegments ?? []).filter((c) => c > seg.start && c < seg.end).map((c) => c - seg.start);
+            prevMask = null;
             temporal = new TemporalConsistency({ strength: cfg.temporal.strength, flowScale: cfg.temporal.flowScale, carry: cfg.temporal.carry, resetAt: cuts, keepUnchanged: KEEP_UNCHANGED_LEVELS });
             const cut = plan.shots?.some((sh) => sh.start === seg.start) ?? false;
             if (carried && carried.index === seg.start - 1 && !cut) await temporal.prime(carried.guide, carried.output);
