@@ -310,6 +310,7 @@ const COMMANDS: Entry[] = [
       .option('--flow-scale <f>', 'flow computed at this fraction of the size', parseFloatArg, 0.5)
       .option('--max-guide-error <levels>', 'do not blend where the warped guide misses by more than this (gray levels; 255 = off)', parseFloatArg, 12)
       .option('--carry', 'carry the recursion across segment starts')
+      .option('--threads <n>', "1 or 2: with 2 the guide's flow is computed one frame ahead on a worker thread (same output bytes)", parseFloatArg, 2)
       .option('--overwrite', 'replace an existing output'),
     action: temporalCommand,
     files: (a, o) => ({ reads: [a[0], o.guide, o.plan], writes: [o.out] }),

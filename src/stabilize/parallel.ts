@@ -9,11 +9,8 @@
  * stream in; at most 2 blocks per worker are in flight, so memory does not grow
  * with the video. The workers start while ffmpeg already decodes.
  */
-import { Worker } from 'node:worker_threads';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { packageRoot } from '../util/paths.js';
+import type { Worker } from 'node:worker_threads';
+import { startTsWorker } from '../util/ts-worker.js';
 import { ReshootError } from '../util/errors.js';
 import type { GrayFrame } from '../video/types.js';
 import { identity } from './similarity.js';
@@ -40,14 +37,7 @@ interface WorkerHandle {
 }
 
 function startWorker(options: object): WorkerHandle {
-  const file = join(packageRoot(), 'src', 'stabilize', 'motion-worker.ts');
-  // Node 20 does not apply --import hooks to a worker's own entry file, so the
-  // worker starts from a bootstrap that registers tsx's ESM hooks (its public
-  // tsx/esm/api) and then imports the TypeScript worker file.
-  const tsxApi = pathToFileURL(join(packageRoot(), 'node_modules', 'tsx', 'dist', 'esm', 'api', 'index.mjs')).href;
-  if (!existsSync(new URL(tsxApi))) throw new Error(`tsx not found at ${tsxApi}; analyzeMotionParallel needs it to start TypeScript workers`);
-  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((m) => { m.register(); return import(${JSON.stringify(pathToFileURL(file).href)}); })`;
-  const worker = new Worker(bootstrap, { eval: true, workerData: { options } });
+  const worker = startTsWorker('src/stabilize/motion-worker.ts', { options });
   const pending = new Map<number, Pending>();
   let resolveStart!: () => void;
   let rejectStart!: (e: Error) => void;

@@ -14,7 +14,7 @@
  *   the distance |W - G| (see separated.ts and README.md).
  */
 import { decodeFrames, encodeFrames, probeVideo, type Frame, type GrayFrame, type ProgressFn } from '../video/index.js';
-import { denseFlow, flowSize, nonOcclusionMask, resizeGray, rgbToGray, warpByFlow, type FarnebackOptions, type FlowField } from '../flow/index.js';
+import { FlowAhead, denseFlow, flowSize, nonOcclusionMask, resizeGray, rgbToGray, warpByFlow, type FarnebackOptions, type FlowField } from '../flow/index.js';
 import { ReshootError } from '../util/errors.js';
 import { blendDetail, blurRgb, detailWeight, downsampleRgb, fusedBlend, globalColorFit, globalShift, lowFrequencyField, shiftFrame, softenMask, upsampleFloat } from './separated.js';
 
@@ -128,6 +128,12 @@ export interface PushOptions {
    * subject entering at frame 7 survived on 49 % of its region, IoU 0.49 -> 0.99 with this).
    */
   fresh?: GrayFrame;
+  /**
+   * The flow of the guide from this frame to the previous one at the flow size, when the caller computed
+   * it already (denseFlow(guide_t, guide_t-1, flowOptions), e.g. ahead on another thread: temporalVideo).
+   * Must be exactly that flow; the filter then skips its own.
+   */
+  flow?: FlowField;
 }
 
 /** What push() returns besides the frame. */
@@ -275,7 +281,7 @@ export class TemporalConsistency {
    * cheapest), `generated` the generator's frame.
    */
   async push(guide: Frame | GrayFrame, generated: Frame, opts: PushOptions = {}): Promise<TemporalStep> {
-    const step = await this.filter(guide, generated);
+    const step = await this.filter(guide, generated, opts.flow);
     let frame = step.frame;
     const k = this.keepUnchanged;
     if (k > 0 && guide.width === generated.width && guide.height === generated.height && guide.data.length === generated.data.length) {
@@ -292,7 +298,12 @@ export class TemporalConsistency {
     return { ...step, frame };
   }
 
-  private async filter(guide: Frame | GrayFrame, generated: Frame): Promise<TemporalStep> {
+  /** The Farneback settings of this filter's flow (for a caller that computes it: PushOptions.flow). */
+  get flowOptions(): FarnebackOptions | undefined {
+    return this.farneback;
+  }
+
+  private async filter(guide: Frame | GrayFrame, generated: Frame, given?: FlowField): Promise<TemporalStep> {
     const { width: W, height: H } = generated;
     if (generated.data.length !== W * H * 3) throw new ReshootError(`generated frame ${this.index} is not ${W}x${H} RGB`);
     const fs = flowSize(W, H, this.flowScale);
@@ -311,7 +322,10 @@ export class TemporalConsistency {
       return { frame: generated, reliable: 0, reset };
     }
     // Anchored in frame t: toPrev maps t -> t-1 (warps the previous output onto t), fromPrev t-1 -> t for the check.
-    const toPrev = await denseFlow(g, this.prevGuide!, this.farneback);
+    if (given && (given.width !== fs.width || given.height !== fs.height)) {
+      throw new ReshootError(`given flow is ${given.width}x${given.height}, the flow size is ${fs.width}x${fs.height}`);
+    }
+    const toPrev = given ?? (await denseFlow(g, this.prevGuide!, this.farneback));
     const mask = this.occlusion === 'guard' ? motionBoundaryMask(toPrev) : nonOcclusionMask(toPrev, await denseFlow(this.prevGuide!, g, this.farneback));
     if (this.maxGuideError < 255) {
       // Photometric guard on the guide: where the previous guide frame, warped, does not
@@ -422,6 +436,8 @@ export async function applyTemporalConsistency(
 }
 
 export interface TemporalVideoOptions extends TemporalOptions {
+  /** 2 (default): the guide's flow is computed one frame ahead on a worker thread; 1: all on this thread. Same output bytes. */
+  threads?: number;
   overwrite?: boolean;
   onProgress?: ProgressFn;
 }
@@ -450,19 +466,43 @@ export async function temporalVideo(generatedPath: string, guidePath: string, ou
   }
   const tc = new TemporalConsistency(opts);
   const fs = flowSize(gi.width, gi.height, tc.flowScale);
+  const threads = opts.threads ?? 2;
+  if (!(threads === 1 || threads === 2)) throw new ReshootError(`temporal threads must be 1 or 2, got ${String(threads)}`);
   const started = performance.now();
   let frames = 0, reliableSum = 0, blended = 0, resets = 0;
+  // With 2 threads the guide's flow of frame t+1 is computed on a worker while frame t is filtered
+  // (bit-identical flows: the same denseFlow on the same OpenCV build).
+  const ahead = threads === 2 ? new FlowAhead(tc.flowOptions) : null;
   async function* run(): AsyncGenerator<Frame> {
     const gens = decodeFrames(generatedPath, { info: gi });
-    const guides = decodeFrames(guidePath, { info: ii, gray: true, scale: fs });
+    const guides = decodeFrames(guidePath, { info: ii, gray: true, scale: fs })[Symbol.asyncIterator]();
+    const resetAt = new Set(opts.resetAt ?? []);
+    let prevGuide: GrayFrame | undefined;
+    let index = 0;
+    // Guide frames read ahead of the filter, each with its flow to the one before (if it will be used).
+    const queue: { guide: GrayFrame; flow?: Promise<FlowField> }[] = [];
+    const readGuide = async (): Promise<boolean> => {
+      const r = await guides.next();
+      if (r.done) return false;
+      const g = r.value as GrayFrame;
+      const t = index++;
+      const blends = prevGuide && !(resetAt.has(t) && !opts.carry);
+      const flow = ahead && blends ? ahead.flow(g, prevGuide!) : undefined;
+      flow?.catch(() => undefined);
+      queue.push({ guide: g, flow });
+      prevGuide = g;
+      return true;
+    };
     try {
       for (;;) {
-        const [a, b] = await Promise.all([gens.next(), guides.next()]);
-        if (a.done || b.done) {
-          if (a.done !== b.done) throw new ReshootError(`${a.done ? generatedPath : guidePath} ended early at frame ${frames}`);
+        while (queue.length < 3 && (await readGuide()));
+        const a = await gens.next();
+        const b = queue.shift();
+        if (a.done || !b) {
+          if (!!a.done !== !b) throw new ReshootError(`${a.done ? generatedPath : guidePath} ended early at frame ${frames}`);
           break;
         }
-        const step = await tc.push(b.value, a.value);
+        const step = await tc.push(b.guide, a.value, { flow: b.flow ? await b.flow : undefined });
         frames++;
         if (step.reset) resets++;
         else {
@@ -473,10 +513,14 @@ export async function temporalVideo(generatedPath: string, guidePath: string, ou
         yield step.frame;
       }
     } finally {
-      await Promise.all([gens.return(undefined), guides.return(undefined)]);
+      await Promise.all([gens.return(undefined), guides.return?.(undefined)]);
     }
   }
-  await encodeFrames(run(), outPath, { fps: gi.fps, overwrite: opts.overwrite });
+  try {
+    await encodeFrames(run(), outPath, { fps: gi.fps, overwrite: opts.overwrite });
+  } finally {
+    await ahead?.close();
+  }
   return { frames, meanReliable: blended ? reliableSum / blended : 0, resets, seconds: (performance.now() - started) / 1000 };
 }
 

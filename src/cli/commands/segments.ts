@@ -91,6 +91,7 @@ export interface TemporalCliOptions {
   flowScale: number;
   maxGuideError: number;
   carry?: boolean;
+  threads?: number;
   overwrite?: boolean;
 }
 
@@ -105,6 +106,7 @@ export async function temporalCommand(generated: string, opts: TemporalCliOption
       maxGuideError: opts.maxGuideError,
       carry: opts.carry,
       resetAt: plan?.segments.map((s) => s.start),
+      threads: opts.threads,
       overwrite: opts.overwrite,
       onProgress,
     }),
