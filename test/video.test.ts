@@ -324,3 +324,20 @@ test('breaking out of decodeFrames early stops ffmpeg promptly', async () => {
   const kids = execFileSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)]).toString();
   assert.ok(!/ffmpeg/.test(kids), `lingering children: ${kids}`);
 });
+
+test('encodeFrames: an error of the frame source is what the caller sees (not the kill of ffmpeg that follows), and no output is left', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'reshoot-encode-src-'));
+  try {
+    const out = join(dir, 'o.mp4');
+    async function* broken() {
+      const f = { width: 32, height: 16, data: new Uint8Array(32 * 16 * 3).fill(90) };
+      yield f;
+      yield f;
+      throw new Error('source broke at frame 2');
+    }
+    await assert.rejects(encodeFrames(broken(), out, { fps: { num: 10, den: 1 } }), /source broke at frame 2/);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -141,6 +141,8 @@ export async function encodeFrames(
         input.end();
         await finished;
       } catch (err) {
+        // Only a failure of ffmpeg's own explains the error; the SIGKILL below would otherwise mask the real cause.
+        const ffmpegFailedFirst = failure !== undefined;
         await Promise.race([started, finished]);
         if (proc && proc.exitCode === null && proc.signalCode === null) {
           proc.kill('SIGKILL');
@@ -153,7 +155,7 @@ export async function encodeFrames(
           await rm(videoPath, { force: true });
           unregisterVideo();
         }
-        if (failure && !(err instanceof ReshootError)) throw ffmpegError();
+        if (ffmpegFailedFirst && !(err instanceof ReshootError)) throw ffmpegError();
         throw err;
       }
       if (failure) throw ffmpegError();
