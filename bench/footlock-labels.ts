@@ -26,7 +26,8 @@ const extra: ContactOptions = values.options ? JSON.parse(values.options) : {};
 async function subjectTrack(w: (typeof labels.walkers)[number]): Promise<PoseTrack> {
   const cached = values.cache ? join(values.cache, `${w.frames[0]}-${w.frames[1]}.json`) : null;
   if (cached && existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as PoseTrack;
-  const start = w.frames[0] - 8, count = w.frames[1] - w.frames[0] + 17;
+  // 8 frames of margin each side (fewer at the start of the clip).
+  const start = Math.max(0, w.frames[0] - 8), count = w.frames[1] + 9 - start;
   for (const [a, b] of labels.heldOut) if (start <= b && start + count - 1 >= a) throw new Error(`${w.name}: margin reaches held-out ${a}-${b}`);
   const { track } = await trackPoses(clip, { subject: 'auto', start, count });
   // The subject: the track whose box (grown 20 %) holds `at` at the first labelled frame, nearest centre first.
