@@ -24,7 +24,7 @@ const clip = datasetPath('vtest');
 const extra: ContactOptions = values.options ? JSON.parse(values.options) : {};
 
 async function subjectTrack(w: (typeof labels.walkers)[number]): Promise<PoseTrack> {
-  const cached = values.cache ? join(values.cache, `${w.frames[0]}-${w.frames[1]}.json`) : null;
+  const cached = values.cache ? join(values.cache, `${w.frames[0]}-${w.frames[1]}-${w.at[0]}-${w.at[1]}.json`) : null;
   if (cached && existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as PoseTrack;
   // 8 frames of margin each side (fewer at the start of the clip).
   const start = Math.max(0, w.frames[0] - 8), count = w.frames[1] + 9 - start;

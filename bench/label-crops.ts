@@ -35,7 +35,7 @@ async function frames(list: number[]): Promise<Map<number, Frame>> {
 }
 
 const tile = (f: Frame) => sharp(f.data, { raw: { width: W, height: H, channels: 3 } });
-const comps: sharp.OverlayOptions[] = [];
+const comps: import('sharp').OverlayOptions[] = [];
 let outW = 0, outH = 0;
 if (cmd === 'overview') {
   const list = a[0].split(',').map(Number), cols = Number(values.cols ?? 3), s = 0.5, pw = W * s, ph = H * s;
