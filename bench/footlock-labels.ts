@@ -3,7 +3,7 @@
  * every walker's range (plus 8 frames each side, never into the held-out frames)
  * is tracked with PeopleTracker, the subject is the track whose box holds the
  * walker's `at` point at the first labelled frame, contacts are detected on it
- * with the default options, and scored per walker (contact F1, confusion at the
+ * with the default options (or --options JSON), and scored per walker (contact F1, confusion at the
  * stance/swing boundaries, ankle error in original pixels).
  *
  *   node --import tsx bench/footlock-labels.ts [--labels datasets/labels/vtest-contacts.json] [--cache DIR]
@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { detectContacts, type ContactOptions } from '../src/footlock/index.js';
+import { detectContacts, resolveContactOptions, unswapLegs, type ContactOptions } from '../src/footlock/index.js';
 import { addConfusion, f1, quantile, readContactLabels, scoreWalker, type Confusion } from '../src/footlock/contacts-eval.js';
 import { selectSubject, trackPoses, type PoseTrack } from '../src/pose/index.js';
 import { datasetPath } from '../src/datasets/index.js';
@@ -56,7 +56,9 @@ const allErr: number[] = [];
 for (const w of labels.walkers) {
   const track = await subjectTrack(w);
   const contacts = detectContacts(track, extra);
-  const s = scoreWalker(w, track, contacts);
+  // Scored on the ankles the contacts were decided on (left/right swaps undone unless --options sets legSwap 0).
+  const ls = resolveContactOptions(extra).legSwap;
+  const s = scoreWalker(w, ls > 0 ? unswapLegs(track, { swapCost: ls }).track : track, contacts);
   pooled = addConfusion(pooled, s.all);
   boundary = addConfusion(boundary, s.boundary);
   interior = addConfusion(interior, s.interior);

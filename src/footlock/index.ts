@@ -12,6 +12,8 @@ export {
   DEFAULT_CONTACT_OPTIONS,
 } from './contacts.js';
 export type { ContactOptions, Contacts, ContactSpan, FootContacts, FootSignals, ContactSignals, Point } from './contacts.js';
+export { unswapLegs } from './legs.js';
+export type { LegSwapReport } from './legs.js';
 export { planFootLock, resolveLockOptions, applyMat, blendMat, IDENTITY, DEFAULT_LOCK_OPTIONS } from './lock.js';
 export type { LockOptions, LockPlan, Mat2x3 } from './lock.js';
 export { readContacts, writeContacts } from './contacts-file.js';
