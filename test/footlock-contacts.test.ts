@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decideContacts, detectContacts, readContacts, resolveContactOptions, unswapLegs, writeContacts } from '../src/footlock/index.js';
+import { decideContacts, detectContacts, planFootLock, readContacts, resolveContactOptions, unswapLegs, writeContacts } from '../src/footlock/index.js';
 import { gaitSet, generateGait } from '../src/datasets/index.js';
 import { contactScores } from '../src/metrics/index.js';
 import type { PoseTrack } from '../src/pose/types.js';
@@ -131,6 +131,11 @@ test('contacts: left/right ankle swaps are undone by continuity, an ankle on the
   assert.ok(raw.feet.left.spans.length >= 3, `raw spans ${JSON.stringify(raw.feet.left.spans)}`);
   assert.equal(raw.feet.left.contact[5], false);
   assert.equal(raw.feet.left.contact[12], false);
+  // The lock undoes the same swaps on the ankles it holds: the planted foot never moved, so no correction at all.
+  const shift = (c: typeof fixed) => Math.max(...planFootLock(c, track, { strength: 1 }).full.map((m) => Math.hypot(m[2], m[5])));
+  assert.ok(shift(fixed) < 1e-6, `correction ${shift(fixed)} px`);
+  // Were the lock to read the model's labels, the swapped frames would pull the layer (the same contacts, swap not undone).
+  assert.ok(shift({ ...fixed, params: { ...fixed.params, legSwap: 0 } }) > 5);
 });
 
 test('contacts: F1 >= 0.95 against the generator labels across body sizes and noise levels (subset)', () => {
