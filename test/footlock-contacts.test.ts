@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decideContacts, detectContacts, planFootLock, readContacts, resolveContactOptions, unswapLegs, writeContacts } from '../src/footlock/index.js';
+import { bodySpeeds, decideContacts, detectContacts, planFootLock, readContacts, resolveContactOptions, unswapLegs, writeContacts } from '../src/footlock/index.js';
 import { gaitSet, generateGait } from '../src/datasets/index.js';
 import { contactScores } from '../src/metrics/index.js';
 import type { PoseTrack } from '../src/pose/types.js';
@@ -108,6 +108,29 @@ test('contacts: speed thresholds follow the body speed (hand-made signals)', () 
   // Without a body speed (or NaN) only the floors act.
   assert.deepEqual(decideContacts({ speed, height }, o, 10), [false, false, false, false, false, false]);
   assert.deepEqual(decideContacts({ speed: [0.2, 0.35, 0.45], height: [0, 0, 0] }, o, 10, [NaN, NaN, NaN]), [true, true, false]);
+});
+
+test('contacts: body speed from the hips, else the box centre, in body heights per second', () => {
+  // 10 fps, h = 100 px; hips move 5 px per frame to the right: 5 * 10 / 100 = 0.5 h/s.
+  const track = handTrack(8, 10, 100, () => ({ x: 100, y: 400 }), () => ({ x: 200, y: 400 }));
+  track.frames.forEach((f, t) => {
+    for (const k of [11, 12]) f.keypoints[k] = { ...f.keypoints[k], x: 200 + 5 * t };
+  });
+  // Frames 3-4: no hips, so the box centre (x = 100 + 20 t + 150, y = 350) stands in; frame 7 is lost.
+  for (const t of [3, 4]) {
+    for (const k of [11, 12]) track.frames[t].keypoints[k] = { ...track.frames[t].keypoints[k], valid: false };
+    track.frames[t].box = { x: 100 + 20 * t, y: 300, width: 300, height: 100 };
+  }
+  track.frames[7].found = false;
+  const h = new Array(8).fill(100);
+  const v = bodySpeeds(track, h, 10, 1, 0);
+  // Without the median: frame 1 (hips 0 and 2): 10 px / 2 frames -> 0.5; frame 3: hips at 2 (210, 350) to box at 4 (330, 350): 120 px / 2 -> 6.
+  assert.equal(v[1], 0.5);
+  assert.equal(v[3], 6);
+  assert.ok(Number.isNaN(v[6]) && Number.isNaN(v[7]), 'frame 6 reaches the lost frame 7');
+  // Running median over +-1 frame: frame 1 sees 0.5, 0.5 and 5.25 (hips at 1 to the box at 3: 105 px / 2).
+  const m = bodySpeeds(track, h, 10, 1, 1);
+  assert.equal(m[1], 0.5);
 });
 
 test('contacts: left/right ankle swaps are undone by continuity, an ankle on the other foot becomes a gap', () => {
