@@ -3,7 +3,7 @@
  * every walker's range (plus 8 frames each side, never into the held-out frames)
  * is tracked with PeopleTracker, the subject is the track whose box holds the
  * walker's `at` point at the first labelled frame, contacts are detected on it
- * with the default options, and scored per walker (contact F1, confusion at the
+ * with the default options (or --options JSON), and scored per walker (contact F1, confusion at the
  * stance/swing boundaries, ankle error in original pixels).
  *
  *   node --import tsx bench/footlock-labels.ts [--labels datasets/labels/vtest-contacts.json] [--cache DIR]
@@ -13,7 +13,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { detectContacts, type ContactOptions } from '../src/footlock/index.js';
+import { detectContacts, resolveContactOptions, unswapLegs, type ContactOptions } from '../src/footlock/index.js';
 import { addConfusion, f1, quantile, readContactLabels, scoreWalker, type Confusion } from '../src/footlock/contacts-eval.js';
 import { selectSubject, trackPoses, type PoseTrack } from '../src/pose/index.js';
 import { datasetPath } from '../src/datasets/index.js';
@@ -24,9 +24,10 @@ const clip = datasetPath('vtest');
 const extra: ContactOptions = values.options ? JSON.parse(values.options) : {};
 
 async function subjectTrack(w: (typeof labels.walkers)[number]): Promise<PoseTrack> {
-  const cached = values.cache ? join(values.cache, `${w.frames[0]}-${w.frames[1]}.json`) : null;
+  const cached = values.cache ? join(values.cache, `${w.frames[0]}-${w.frames[1]}-${w.at[0]}-${w.at[1]}.json`) : null;
   if (cached && existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8')) as PoseTrack;
-  const start = w.frames[0] - 8, count = w.frames[1] - w.frames[0] + 17;
+  // 8 frames of margin each side (fewer at the start of the clip).
+  const start = Math.max(0, w.frames[0] - 8), count = w.frames[1] + 9 - start;
   for (const [a, b] of labels.heldOut) if (start <= b && start + count - 1 >= a) throw new Error(`${w.name}: margin reaches held-out ${a}-${b}`);
   const { track } = await trackPoses(clip, { subject: 'auto', start, count });
   // The subject: the track whose box (grown 20 %) holds `at` at the first labelled frame, nearest centre first.
@@ -55,13 +56,15 @@ const allErr: number[] = [];
 for (const w of labels.walkers) {
   const track = await subjectTrack(w);
   const contacts = detectContacts(track, extra);
-  const s = scoreWalker(w, track, contacts);
+  // Scored on the ankles the contacts were decided on (left/right swaps undone unless --options sets legSwap 0).
+  const ls = resolveContactOptions(extra).legSwap;
+  const s = scoreWalker(w, ls > 0 ? unswapLegs(track, { swapCost: ls }).track : track, contacts);
   pooled = addConfusion(pooled, s.all);
   boundary = addConfusion(boundary, s.boundary);
   interior = addConfusion(interior, s.interior);
   allErr.push(...s.ankleErrors);
   const c = s.all;
-  console.log(`${w.name.slice(0, 2)} frames ${w.frames.join('-')} subject #${track.subject?.id}: F1 ${f1(c).toFixed(3)} (tp ${c.tp} fp ${c.fp} fn ${c.fn} tn ${c.tn}, undecided ${s.undecided}); boundary tp ${s.boundary.tp} fp ${s.boundary.fp} fn ${s.boundary.fn} tn ${s.boundary.tn}; interior tp ${s.interior.tp} fp ${s.interior.fp} fn ${s.interior.fn} tn ${s.interior.tn}; ankle err median ${quantile(s.ankleErrors, 0.5).toFixed(1)} p90 ${quantile(s.ankleErrors, 0.9).toFixed(1)} px (n ${s.ankleErrors.length}, missing ${s.ankleMissing}); feet a->${s.match.a} b->${s.match.b}`);
+  console.log(`${w.name.split(' ')[0]} frames ${w.frames.join('-')} subject #${track.subject?.id}: F1 ${f1(c).toFixed(3)} (tp ${c.tp} fp ${c.fp} fn ${c.fn} tn ${c.tn}, undecided ${s.undecided}); boundary tp ${s.boundary.tp} fp ${s.boundary.fp} fn ${s.boundary.fn} tn ${s.boundary.tn}; interior tp ${s.interior.tp} fp ${s.interior.fp} fn ${s.interior.fn} tn ${s.interior.tn}; ankle err median ${quantile(s.ankleErrors, 0.5).toFixed(1)} p90 ${quantile(s.ankleErrors, 0.9).toFixed(1)} px (n ${s.ankleErrors.length}, missing ${s.ankleMissing}); feet a->${s.match.a} b->${s.match.b}`);
 }
 allErr.sort((a, b) => a - b);
 console.log(`pooled F1 ${f1(pooled).toFixed(3)} (tp ${pooled.tp} fp ${pooled.fp} fn ${pooled.fn} tn ${pooled.tn}); boundary frames F1 ${f1(boundary).toFixed(3)} (fp ${boundary.fp} fn ${boundary.fn} of ${boundary.tp + boundary.fp + boundary.fn + boundary.tn}), interior F1 ${f1(interior).toFixed(3)} (fp ${interior.fp} fn ${interior.fn} of ${interior.tp + interior.fp + interior.fn + interior.tn}); ankle err median ${quantile(allErr, 0.5).toFixed(1)} p90 ${quantile(allErr, 0.9).toFixed(1)} px`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { decideContacts, detectContacts, readContacts, resolveContactOptions, writeContacts } from '../src/footlock/index.js';
+import { bodySpeeds, decideContacts, detectContacts, planFootLock, readContacts, resolveContactOptions, unswapLegs, writeContacts } from '../src/footlock/index.js';
 import { gaitSet, generateGait } from '../src/datasets/index.js';
 import { contactScores } from '../src/metrics/index.js';
 import type { PoseTrack } from '../src/pose/types.js';
@@ -71,8 +71,9 @@ test('contacts: short low-confidence gaps are interpolated, long ones give no de
 });
 
 test('contacts: a foot held still but raised is not in contact (height test)', () => {
-  // Right foot planted; left foot lifted 0.2 h and held from frame 10 to 29.
-  const left = (t: number): Pt => ({ x: 100, y: t >= 10 && t < 30 ? 320 : 400 });
+  // Right foot planted; left foot lifted 0.45 h (over heightOff 0.4) and held from frame 10 to 29.
+  // (Thresholds sit that high because walking away from the camera puts a planted front foot up to 0.29 h above the back one.)
+  const left = (t: number): Pt => ({ x: 100, y: t >= 10 && t < 30 ? 220 : 400 });
   const c = detectContacts(handTrack(40, 30, 400, left, () => ({ x: 200, y: 400 })), noSmoothing);
   for (let t = 11; t < 29; t++) assert.equal(c.feet.left.contact[t], false, `frame ${t}`);
   assert.equal(c.feet.left.contact[5], true);
@@ -97,6 +98,67 @@ test('contacts: hysteresis, gap filling and minimum length on hand-made signals'
   assert.deepEqual(got, want);
   // NaN gives no decision and resets the state.
   assert.deepEqual(decideContacts({ speed: [0.1, NaN, 0.4], height: [0, 0, 0] }, { ...o, minContact: 0 }, fps), [true, null, false]);
+});
+
+test('contacts: speed thresholds follow the body speed (hand-made signals)', () => {
+  const o = resolveContactOptions({ speedOn: 0.25, speedOff: 0.4, bodySpeedOn: 0.6, bodySpeedOff: 0.7, heightOn: 1, heightOff: 1, fillGap: 0, minContact: 0 });
+  const speed = [0.5, 0.5, 0.8, 0.3, 0.3, 0.5], height = new Array(6).fill(0);
+  // Body at 1 h/s: enter below max(0.25, 0.6) = 0.6, leave above max(0.4, 0.7) = 0.7. Body at 0.2 h/s: enter below 0.25.
+  assert.deepEqual(decideContacts({ speed, height }, o, 10, [1, 1, 1, 0.2, 0.2, 0.2]), [true, true, false, false, false, false]);
+  // Without a body speed (or NaN) only the floors act.
+  assert.deepEqual(decideContacts({ speed, height }, o, 10), [false, false, false, false, false, false]);
+  assert.deepEqual(decideContacts({ speed: [0.2, 0.35, 0.45], height: [0, 0, 0] }, o, 10, [NaN, NaN, NaN]), [true, true, false]);
+});
+
+test('contacts: body speed from the hips, else the box centre, in body heights per second', () => {
+  // 10 fps, h = 100 px; hips move 5 px per frame to the right: 5 * 10 / 100 = 0.5 h/s.
+  const track = handTrack(8, 10, 100, () => ({ x: 100, y: 400 }), () => ({ x: 200, y: 400 }));
+  track.frames.forEach((f, t) => {
+    for (const k of [11, 12]) f.keypoints[k] = { ...f.keypoints[k], x: 200 + 5 * t };
+  });
+  // Frames 3-4: no hips, so the box centre (x = 100 + 20 t + 150, y = 350) stands in; frame 7 is lost.
+  for (const t of [3, 4]) {
+    for (const k of [11, 12]) track.frames[t].keypoints[k] = { ...track.frames[t].keypoints[k], valid: false };
+    track.frames[t].box = { x: 100 + 20 * t, y: 300, width: 300, height: 100 };
+  }
+  track.frames[7].found = false;
+  const h = new Array(8).fill(100);
+  const v = bodySpeeds(track, h, 10, 1, 0);
+  // Without the median: frame 1 (hips 0 and 2): 10 px / 2 frames -> 0.5; frame 3: hips at 2 (210, 350) to box at 4 (330, 350): 120 px / 2 -> 6.
+  assert.equal(v[1], 0.5);
+  assert.equal(v[3], 6);
+  assert.ok(Number.isNaN(v[6]) && Number.isNaN(v[7]), 'frame 6 reaches the lost frame 7');
+  // Running median over +-1 frame: frame 1 sees 0.5, 0.5 and 5.25 (hips at 1 to the box at 3: 105 px / 2).
+  const m = bodySpeeds(track, h, 10, 1, 1);
+  assert.equal(m[1], 0.5);
+});
+
+test('contacts: left/right ankle swaps are undone by continuity, an ankle on the other foot becomes a gap', () => {
+  // 10 fps, h = 100: left foot planted at x = 100; right foot slides from 150 at 20 px per frame.
+  // The "model" swaps the ankles on frames 5-7 and puts both on the right foot on frame 12.
+  const trueL = () => ({ x: 100, y: 400 }), trueR = (t: number) => ({ x: 150 + 20 * t, y: 400 });
+  const track = handTrack(20, 10, 100, (t) => (t >= 5 && t <= 7 ? trueR(t) : t === 12 ? trueR(t) : trueL()), (t) => (t >= 5 && t <= 7 ? trueL() : trueR(t)));
+  const r = unswapLegs(track);
+  assert.deepEqual(r.swapped, [5, 6, 7]);
+  assert.deepEqual(r.merged, [12]);
+  for (let t = 0; t < 20; t++) {
+    const l = r.track.frames[t].keypoints[15], q = r.track.frames[t].keypoints[16];
+    assert.equal(l.valid, t !== 12, `frame ${t}`);
+    if (t !== 12) assert.deepEqual([l.x, l.y], [100, 400], `frame ${t}`);
+    assert.deepEqual([q.x, q.y], [150 + 20 * t, 400], `frame ${t}`);
+  }
+  assert.equal(track.frames[5].keypoints[15].x, 250, 'the input track is not modified');
+  // Contacts: the planted left foot is one contact at (100, 400) only with the swap undone; raw, the jumps break it up.
+  const fixed = detectContacts(track), raw = detectContacts(track, { legSwap: 0 });
+  assert.deepEqual(fixed.feet.left.spans.map((s) => [s.start, s.end, s.anchor.x, s.anchor.y]), [[0, 19, 100, 400]]);
+  assert.ok(raw.feet.left.spans.length >= 3, `raw spans ${JSON.stringify(raw.feet.left.spans)}`);
+  assert.equal(raw.feet.left.contact[5], false);
+  assert.equal(raw.feet.left.contact[12], false);
+  // The lock undoes the same swaps on the ankles it holds: the planted foot never moved, so no correction at all.
+  const shift = (c: typeof fixed) => Math.max(...planFootLock(c, track, { strength: 1 }).full.map((m) => Math.hypot(m[2], m[5])));
+  assert.ok(shift(fixed) < 1e-6, `correction ${shift(fixed)} px`);
+  // Were the lock to read the model's labels, the swapped frames would pull the layer (the same contacts, swap not undone).
+  assert.ok(shift({ ...fixed, params: { ...fixed.params, legSwap: 0 } }) > 5);
 });
 
 test('contacts: F1 >= 0.95 against the generator labels across body sizes and noise levels (subset)', () => {

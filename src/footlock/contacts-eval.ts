@@ -91,7 +91,7 @@ export interface WalkerScore {
   /** Labelled foot -> ankle keypoint (15 left, 16 right) it was matched to. */
   match: { a: number; b: number };
   all: Confusion;
-  /** Frames next to a labelled stance/swing change (the label differs from a scored neighbour). */
+  /** Frames next to a labelled stance/swing change (a neighbour has the other label, or is 'u'). */
   boundary: Confusion;
   interior: Confusion;
   /** Scored frames where the detector gave no decision (counted as not-contact in `all`). */
@@ -151,7 +151,8 @@ export function scoreWalker(w: LabelledWalker, track: PoseTrack, contacts: Conta
       const said = d === true;
       const cell: keyof Confusion = truth ? (said ? 'tp' : 'fn') : said ? 'fp' : 'tn';
       all[cell]++;
-      const near = [lab[j - 1], lab[j + 1]].some((n) => (n === 'c' || n === 's') && n !== c);
+      // At a boundary: a neighbour is the other state, or 'u' (a touch-down / lift-off frame the labeller left open).
+      const near = [lab[j - 1], lab[j + 1]].some((n) => n === 'u' || ((n === 'c' || n === 's') && n !== c));
       (near ? boundary : interior)[cell]++;
     }
     for (const [i, p] of Object.entries(foot.ankles)) {

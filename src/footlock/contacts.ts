@@ -19,9 +19,10 @@
  * up to `maxInterpolate`; longer gaps are "no decision" (null), and so are
  * frames where no body size is known.
  */
-import { LEFT_ANKLE, NOSE, RIGHT_ANKLE, type PoseTrack } from '../pose/types.js';
+import { LEFT_ANKLE, LEFT_HIP, NOSE, RIGHT_ANKLE, RIGHT_HIP, type PoseTrack } from '../pose/types.js';
 import type { Rational } from '../video/types.js';
 import { ReshootError } from '../util/errors.js';
+import { unswapLegs } from './legs.js';
 
 export interface Point {
   x: number;
@@ -51,21 +52,35 @@ export interface ContactOptions {
   maxInterpolate?: number;
   /** Half-width of the running median that smooths body size h, seconds. */
   bodyWindow?: number;
+  /** Left/right ankle swaps undone by continuity (legs.ts): the cost of one swapped frame, body heights of foot motion; 0 = off. */
+  legSwap?: number;
+  /**
+   * Speed thresholds relative to the body's own speed (hips, else box centre):
+   * enter below max(speedOn, bodySpeedOn x body speed), leave above
+   * max(speedOff, bodySpeedOff x body speed); 0 = off. A swing foot moves at
+   * about twice the body's speed and a planted one not at all, in any view:
+   * walking away from the camera both shrink together in the image.
+   */
+  bodySpeedOn?: number;
+  bodySpeedOff?: number;
 }
 
-/** Defaults; justified by the sweep in bench/footlock.ts (see src/footlock/README.md). */
+/** Defaults: tuned on the hand-labelled vtest walkers and the synthetic sets together (bench/contacts-tune.ts, src/footlock/README.md). */
 export const DEFAULT_CONTACT_OPTIONS: Required<ContactOptions> = {
-  speedOn: 0.3,
-  speedOff: 0.5,
-  heightOn: 0.08,
-  heightOff: 0.12,
+  speedOn: 0.25,
+  speedOff: 0.4,
+  heightOn: 0.3,
+  heightOff: 0.4,
   smoothing: 0.05,
-  minSmoothingFrames: 0.85,
+  minSmoothingFrames: 0,
   groundWindow: 0.3,
   minContact: 0.1,
   fillGap: 0.1,
   maxInterpolate: 0.2,
   bodyWindow: 0.5,
+  legSwap: 0.2,
+  bodySpeedOn: 0.6,
+  bodySpeedOff: 0.7,
 };
 
 export interface ContactSpan {
@@ -113,6 +128,8 @@ export interface FootSignals {
 export interface ContactSignals {
   fps: number;
   bodyHeight: number[];
+  /** Speed of the body centre (hips, else box centre), h/s, running median; NaN where unknown. */
+  bodySpeed: number[];
   /** Ground line y (px) at each foot's x is groundY + slope * (x - groundX). */
   groundSlope: number;
   left: FootSignals;
@@ -232,9 +249,35 @@ function groundSlope(xs: number[], ys: number[], minSpan: number): number {
   return sxy / sxx;
 }
 
+/**
+ * Body speed, h/s: the hip centre (else the box centre), central differences
+ * over +-`step` frames, then a running median over +-`window` frames (a stride
+ * has one step per foot, so the median is the walking speed, not the bounce).
+ */
+export function bodySpeeds(track: PoseTrack, h: number[], fps: number, step: number, window: number): number[] {
+  const c = track.frames.map((f) => {
+    if (!f.found) return null;
+    const hips = [f.keypoints[LEFT_HIP], f.keypoints[RIGHT_HIP]].filter((k) => k?.valid);
+    if (hips.length) return { x: hips.reduce((a, k) => a + k.x, 0) / hips.length, y: hips.reduce((a, k) => a + k.y, 0) / hips.length };
+    return f.box ? { x: f.box.x + f.box.width / 2, y: f.box.y + f.box.height / 2 } : null;
+  });
+  const n = c.length;
+  const raw = c.map((_, i) => {
+    const a = c[Math.max(0, i - step)], b = c[Math.min(n - 1, i + step)];
+    const dt = Math.min(n - 1, i + step) - Math.max(0, i - step);
+    return a && b && dt > 0 ? (Math.hypot(b.x - a.x, b.y - a.y) * fps) / dt / h[i] : NaN;
+  });
+  return raw.map((_, i) => {
+    const w: number[] = [];
+    for (let k = Math.max(0, i - window); k <= Math.min(n - 1, i + window); k++) if (Number.isFinite(raw[k])) w.push(raw[k]);
+    return median(w);
+  });
+}
+
 /** Speed and height signals of both ankles. */
 export function contactSignals(track: PoseTrack, options: ContactOptions = {}): ContactSignals {
   const o = resolveContactOptions(options);
+  if (o.legSwap > 0) track = unswapLegs(track, { swapCost: o.legSwap }).track;
   const fps = fpsOf(track);
   const n = track.frames.length;
   const frames = (s: number) => Math.round(s * fps);
@@ -283,11 +326,12 @@ export function contactSignals(track: PoseTrack, options: ContactOptions = {}): 
     speed: f.speed,
     height: yd[fi].map((y, i) => (ground[i] - y) / h[i]),
   }));
-  return { fps, bodyHeight: h, groundSlope: slope, left: out[0], right: out[1] };
+  const bodySpeed = bodySpeeds(track, h, fps, Math.max(1, frames(0.15)), Math.max(1, frames(o.bodyWindow)));
+  return { fps, bodyHeight: h, bodySpeed, groundSlope: slope, left: out[0], right: out[1] };
 }
 
 /** Hysteresis, gap filling and minimum length on one foot's signals. */
-export function decideContacts(sig: Pick<FootSignals, 'speed' | 'height'>, o: Required<ContactOptions>, fps: number): (boolean | null)[] {
+export function decideContacts(sig: Pick<FootSignals, 'speed' | 'height'>, o: Required<ContactOptions>, fps: number, bodySpeed?: number[]): (boolean | null)[] {
   const n = sig.speed.length;
   const out: (boolean | null)[] = new Array(n);
   let state = false;
@@ -298,7 +342,9 @@ export function decideContacts(sig: Pick<FootSignals, 'speed' | 'height'>, o: Re
       state = false;
       continue;
     }
-    state = state ? !(v > o.speedOff || hh > o.heightOff) : v < o.speedOn && hh < o.heightOn;
+    const vb = bodySpeed && Number.isFinite(bodySpeed[i]) ? bodySpeed[i] : 0;
+    const on = Math.max(o.speedOn, o.bodySpeedOn * vb), off = Math.max(o.speedOff, o.bodySpeedOff * vb, on);
+    state = state ? !(v > off || hh > o.heightOff) : v < on && hh < o.heightOn;
     out[i] = state;
   }
   // Contact extension: false runs of at most fillGap frames between two contacts.
@@ -351,8 +397,8 @@ export function detectContacts(track: PoseTrack, options: ContactOptions = {}): 
   if (!track || !Array.isArray(track.frames)) throw new ReshootError('detectContacts: not a pose track');
   const o = resolveContactOptions(options);
   const sig = contactSignals(track, o);
-  const left = decideContacts(sig.left, o, sig.fps);
-  const right = decideContacts(sig.right, o, sig.fps);
+  const left = decideContacts(sig.left, o, sig.fps, sig.bodySpeed);
+  const right = decideContacts(sig.right, o, sig.fps, sig.bodySpeed);
   return {
     schema: 'reshoot.contacts/1',
     source: track.source,

@@ -6,12 +6,17 @@ export {
   resolveContactOptions,
   interpolateKeypoint,
   bodyHeights,
+  bodySpeeds,
   smoothNaN,
   forEachRun,
   fpsOf,
   DEFAULT_CONTACT_OPTIONS,
 } from './contacts.js';
 export type { ContactOptions, Contacts, ContactSpan, FootContacts, FootSignals, ContactSignals, Point } from './contacts.js';
+export { unswapLegs } from './legs.js';
+export type { LegSwapReport, LegSwapOptions } from './legs.js';
+export { readContactLabels, scoreWalker, addConfusion, f1 as confusionF1 } from './contacts-eval.js';
+export type { ContactLabels, ContactLabel, LabelledWalker, LabelledFoot, Confusion, WalkerScore } from './contacts-eval.js';
 export { planFootLock, resolveLockOptions, applyMat, blendMat, IDENTITY, DEFAULT_LOCK_OPTIONS } from './lock.js';
 export type { LockOptions, LockPlan, Mat2x3 } from './lock.js';
 export { readContacts, writeContacts } from './contacts-file.js';

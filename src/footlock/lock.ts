@@ -25,6 +25,7 @@
  * 6. The applied correction blends the full one with identity by `strength`
  *    (0.7 by default: 70 % locked, 30 % unlocked).
  */
+import { unswapLegs } from './legs.js';
 import type { PoseTrack } from '../pose/types.js';
 import { ReshootError } from '../util/errors.js';
 import { fpsOf, interpolateKeypoint, type Contacts, type ContactSpan, type Point } from './contacts.js';
@@ -211,6 +212,9 @@ const smoothstep = (u: number) => {
 export function planFootLock(contacts: Contacts, ankles: PoseTrack, options: LockOptions = {}): LockPlan {
   const o = resolveLockOptions(options);
   const n = contacts.frames;
+  // Hold the feet the contacts were decided on: undo the same left/right ankle swaps (contacts.json before legSwap: none).
+  const swapCost = contacts.params?.legSwap ?? 0;
+  if (swapCost > 0 && ankles.frames.length === n) ankles = unswapLegs(ankles, { swapCost }).track;
   if (ankles.frames.length !== n) {
     throw new ReshootError(`the ankle track has ${ankles.frames.length} frames but the contacts cover ${n}`);
   }
