@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';
@@ -76,9 +76,14 @@ try {
         process_peak_rss_mb: Number(r.peakRssMB).toFixed(0),
         ...Object.fromEntries(STEP_NAMES.map((k) => [`${k}_s`, (wholeVideo[k] ?? 0).toFixed(2)])),
         total_s: Number(r.seconds).toFixed(1),
+        // CPU seconds of the pipeline process (bench/pipeline-child.ts), beside the wall times above.
+        segment_cpu_s: (r.cpu?.segments?.[s.index] ?? 0).toFixed(2),
+        ...Object.fromEntries(STEP_NAMES.map((k) => [`${k}_cpu_s`, (r.cpu?.steps?.[k] ?? 0).toFixed(2)])),
+        total_cpu_s: Number(r.cpu?.total ?? 0).toFixed(1),
+        load_avg_1m: loadavg()[0].toFixed(2),
       });
     }
-    process.stderr.write(`  total ${Number(r.seconds).toFixed(1)} s, peak RSS ${Number(r.peakRssMB).toFixed(0)} MB\n`);
+    process.stderr.write(`  total ${Number(r.seconds).toFixed(1)} s (${Number(r.cpu?.total ?? 0).toFixed(1)} CPU s, load ${loadavg()[0].toFixed(1)}), peak RSS ${Number(r.peakRssMB).toFixed(0)} MB\n`);
   }
 } finally {
   await rm(work, { recursive: true, force: true });
