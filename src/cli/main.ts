@@ -61,6 +61,7 @@ const pipelineOptions = (cmd: Command): Command =>
     .option('--no-temporal', 'skip the temporal consistency stage')
     .option('--background <mode>', 'original (default: the input scene, only the subject changes) | plate (generated subject over a static plate: other people removed, background frozen) | generated (the generator\'s whole frame)')
     .option('--bg-plate <mode>', 'alias kept from earlier versions: median | inpaint (= --background plate made that way) | off (= --background generated)')
+    .option('--sequential', 'one segment at a time (default: up to 3 in flight, the generator taking them in order; same output bytes)')
     .option('--resume', 'continue an interrupted run: completed steps and segments are reused')
     .option('--overwrite', 'replace existing outputs');
 
