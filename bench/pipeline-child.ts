@@ -3,13 +3,13 @@
  * and prints the run manifest's per-segment timings and this process's peak
  * RSS (VmHWM) as one JSON line. A fresh process per clip keeps peaks apart.
  *
- *   node --import tsx bench/pipeline-child.ts <input> <output> <config-json>
+ *   node --import tsx bench/pipeline-child.ts <input> <output> <config-json> [sequential|overlap]
  */
 import { readFileSync } from 'node:fs';
 import { processVideo } from '../src/pipeline/process.js';
 import { resolveConfig } from '../src/pipeline/config.js';
 
-const [input, output, configJson] = process.argv.slice(2);
+const [input, output, configJson, mode] = process.argv.slice(2);
 const config = resolveConfig(JSON.parse(configJson ?? '{}'));
 // CPU seconds of this process (all its threads: onnxruntime's included; ffmpeg children not) per whole-video
 // step and per segment, from the stage events: wall time alone says little on a shared machine.
@@ -21,7 +21,7 @@ const cpuNow = () => {
 const started = new Map<string, number>();
 const cpu0 = cpuNow();
 const r = await processVideo({
-  input, output, config, overwrite: true,
+  input, output, config, overwrite: true, sequential: mode === 'sequential',
   onEvent: (e) => {
     if (e.type === 'progress') return;
     const key = e.stage === 'segment' ? `segment:${e.segment}` : e.stage;

@@ -7,7 +7,10 @@
  * generator's own time ~0, so what is measured is reshoot's overhead. Each
  * length runs in a fresh process; peak RSS is that process's VmHWM.
  *
- *   node --import tsx bench/pipeline.ts [--seconds 10,120] [--preset balanced] [--out results/<ts>-pipeline.csv]
+ *   node --import tsx bench/pipeline.ts [--seconds 10,120] [--preset balanced] [--generator passthrough|slow:20] [--sequential] [--out results/<ts>-pipeline.csv]
+ *
+ * `--generator slow:20` (a stand-in that sleeps 20 s per segment, like a GPU job) measures how much of the
+ * CPU work hides behind the generator; `--sequential` runs one segment at a time for comparison.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -25,6 +28,8 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     preset: { type: 'string', default: 'balanced' },
+    generator: { type: 'string', default: 'passthrough' },
+    sequential: { type: 'boolean', default: false },
     out: { type: 'string', default: `results/${stamp}-pipeline.csv` },
   },
 });
@@ -54,9 +59,9 @@ try {
       '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', clip,
     ]);
     const out = join(work, `out-${seconds}s.mp4`);
-    const config = { preset: values.preset, generator: { spec: 'passthrough' } };
+    const config = { preset: values.preset, generator: { spec: values.generator } };
     process.stderr.write(`pipeline bench: ${seconds} s at 1280x720, 30 fps, preset ${values.preset} ...\n`);
-    const r = JSON.parse((await run(process.execPath, ['--import', 'tsx', resolve('bench/pipeline-child.ts'), clip, out, JSON.stringify(config)])).trim().split('\n').pop()!);
+    const r = JSON.parse((await run(process.execPath, ['--import', 'tsx', resolve('bench/pipeline-child.ts'), clip, out, JSON.stringify(config), values.sequential ? 'sequential' : 'overlap'])).trim().split('\n').pop()!);
     const wholeVideo = Object.fromEntries(Object.entries(r.steps as Record<string, { seconds?: number }>).map(([k, v]) => [k, v.seconds ?? 0]));
     const perSegmentShare = STEP_NAMES.reduce((a, k) => a + (wholeVideo[k] ?? 0), 0) / r.segments.length;
     for (const s of r.segments) {
@@ -66,6 +71,8 @@ try {
         clip_seconds: seconds,
         frames: seconds * 30,
         preset: values.preset,
+        generator: values.generator!,
+        mode: values.sequential ? 'sequential' : 'overlap',
         segment: s.index,
         segment_frames: s.end - s.start,
         ...Object.fromEntries(SEGMENT_STAGES.map((k) => [`${k}_s`, (sec[k] ?? 0).toFixed(2)])),

@@ -100,8 +100,10 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
   let masker: PersonMasker | undefined;
   let writer: MaskFileWriter | undefined;
   try {
-    if (opts.pose) estimator = await createPoseEstimator({ model: opts.pose.model, minScore: opts.pose.minScore, threads: opts.threads });
-    if (opts.pose && opts.pose.model !== PEOPLE_PASS.fastModel) fast = await createPoseEstimator({ model: PEOPLE_PASS.fastModel, minScore: opts.pose.minScore, threads: opts.threads });
+    // No busy-waiting worker threads: the pose calls are small (256 px), and spinning between them burnt about as
+    // much CPU as the inferences on the shared machine (README "Cost"), CPU that decode and the masks need.
+    if (opts.pose) estimator = await createPoseEstimator({ model: opts.pose.model, minScore: opts.pose.minScore, threads: opts.threads, spinning: false });
+    if (opts.pose && opts.pose.model !== PEOPLE_PASS.fastModel) fast = await createPoseEstimator({ model: PEOPLE_PASS.fastModel, minScore: opts.pose.minScore, threads: opts.threads, spinning: false });
     const samples = new Set(plateSamples(info.frameCount, opts.plateSamples));
     if (samples.size) await ensureDir(join(dir, 'samples'));
     const shots = new ShotDetector();
@@ -146,7 +148,7 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
     if (coarse) for (const p of coarse) if (p.found && (bestT < 0 || p.score > coarse[bestT].score)) bestT = p.index;
     const subjectFrames: PoseFrame[] = [];
     if (estimator || bestT > 0) {
-      if (withMasks) masker = await createPersonMasker({ model: opts.masks!.model, feather: 0, threads: opts.threads });
+      if (withMasks) masker = await createPersonMasker({ model: opts.masks!.model, feather: 0, threads: opts.threads, spinning: false });
       const refiner = estimator ? new SubjectRefiner(estimator, { fps: info.fpsValue, smoothing, cuts: shotResult.cuts }) : null;
       const strength = opts.masks?.temporal ?? 0;
       const filter = withMasks && strength > 0 ? new TemporalMaskFilter({ strength }) : null;
