@@ -20,10 +20,14 @@ const cpuNow = () => {
 };
 const started = new Map<string, number>();
 const cpu0 = cpuNow();
+// When each segment has the generator (seconds from the start): what the overlap target is computed from.
+const wall0 = performance.now();
+const timeline: { t: number; type: string; stage: string; segment?: number }[] = [];
 const r = await processVideo({
   input, output, config, overwrite: true, sequential: mode === 'sequential',
   onEvent: (e) => {
     if (e.type === 'progress') return;
+    timeline.push({ t: (performance.now() - wall0) / 1000, type: e.type, stage: e.stage, segment: e.segment });
     const key = e.stage === 'segment' ? `segment:${e.segment}` : e.stage;
     if (e.type === 'stage-start') started.set(key, cpuNow());
     else if (started.has(key)) {
@@ -36,5 +40,5 @@ const r = await processVideo({
 cpu.total = cpuNow() - cpu0;
 const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync('/proc/self/status', 'utf8'));
 process.stdout.write(
-  `${JSON.stringify({ seconds: r.seconds, steps: r.run.manifest.steps, segments: r.run.manifest.segments, cpu, peakRssMB: hwm ? Number(hwm[1]) / 1024 : null })}\n`,
+  `${JSON.stringify({ seconds: r.seconds, steps: r.run.manifest.steps, segments: r.run.manifest.segments, cpu, timeline, wallSeconds: (performance.now() - wall0) / 1000, peakRssMB: hwm ? Number(hwm[1]) / 1024 : null })}\n`,
 );

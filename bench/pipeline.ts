@@ -63,6 +63,15 @@ try {
     process.stderr.write(`pipeline bench: ${seconds} s at 1280x720, 30 fps, preset ${values.preset} ...\n`);
     const r = JSON.parse((await run(process.execPath, ['--import', 'tsx', resolve('bench/pipeline-child.ts'), clip, out, JSON.stringify(config), values.sequential ? 'sequential' : 'overlap'])).trim().split('\n').pop()!);
     const wholeVideo = Object.fromEntries(Object.entries(r.steps as Record<string, { seconds?: number }>).map(([k, v]) => [k, v.seconds ?? 0]));
+    // The overlap target (issue 17): wall <= 1.15 x (generator time + everything before the generator's first
+    // call + everything after its last). Generator time: the sum of its calls ('generate' start -> end).
+    const tl = (r.timeline ?? []) as { t: number; type: string; stage: string; segment?: number }[];
+    const genStarts = tl.filter((e) => e.stage === 'generate' && e.type === 'stage-start');
+    const genEnds = tl.filter((e) => e.stage === 'generate' && e.type === 'stage-end');
+    const genSeconds = genStarts.reduce((a, e) => a + ((genEnds.find((x) => x.segment === e.segment)?.t ?? e.t) - e.t), 0);
+    const beforeGen = genStarts.length ? Math.min(...genStarts.map((e) => e.t)) : 0;
+    const afterGen = genEnds.length ? Number(r.wallSeconds) - Math.max(...genEnds.map((e) => e.t)) : 0;
+    const overlapTarget = 1.15 * (genSeconds + beforeGen + afterGen);
     const perSegmentShare = STEP_NAMES.reduce((a, k) => a + (wholeVideo[k] ?? 0), 0) / r.segments.length;
     for (const s of r.segments) {
       const sec = s.seconds as Record<string, number>;
@@ -88,8 +97,14 @@ try {
         ...Object.fromEntries(STEP_NAMES.map((k) => [`${k}_cpu_s`, (r.cpu?.steps?.[k] ?? 0).toFixed(2)])),
         total_cpu_s: Number(r.cpu?.total ?? 0).toFixed(1),
         load_avg_1m: loadavg()[0].toFixed(2),
+        generator_calls_s: genSeconds.toFixed(1),
+        before_first_generate_s: beforeGen.toFixed(1),
+        after_last_generate_s: afterGen.toFixed(1),
+        overlap_target_s: overlapTarget.toFixed(1),
+        wall_s: Number(r.wallSeconds).toFixed(1),
       });
     }
+    if (genSeconds > 0) process.stderr.write(`  generator ${genSeconds.toFixed(1)} s, before its first call ${beforeGen.toFixed(1)} s, after its last ${afterGen.toFixed(1)} s: target ${overlapTarget.toFixed(1)} s, wall ${Number(r.wallSeconds).toFixed(1)} s\n`);
     process.stderr.write(`  total ${Number(r.seconds).toFixed(1)} s (${Number(r.cpu?.total ?? 0).toFixed(1)} CPU s, load ${loadavg()[0].toFixed(1)}), peak RSS ${Number(r.peakRssMB).toFixed(0)} MB\n`);
   }
 } finally {
