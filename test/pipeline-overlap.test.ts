@@ -10,6 +10,7 @@ import { resolveConfig } from '../src/pipeline/config.js';
 import type { PipelineEvent } from '../src/pipeline/events.js';
 import { processVideo } from '../src/pipeline/process.js';
 import { ReshootError } from '../src/util/errors.js';
+import { cliListener } from '../src/cli/commands/process.js';
 import { resolveFfmpeg } from '../src/video/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reshoot-overlap-'));
@@ -74,4 +75,18 @@ test('segments in flight give the same bytes as --sequential, and the generator 
     most = Math.max(most, open);
   }
   assert.ok(most >= 2 && most <= 3, `${most} segments in flight at most`);
+});
+
+test('the CLI log names each segment and its step when segments overlap', () => {
+  const lines: string[] = [];
+  const l = cliListener((s) => lines.push(s));
+  const seg = (type: 'stage-start' | 'stage-end', stage: 'segment' | 'decode' | 'generate' | 'temporal', segment: number, seconds?: number): PipelineEvent => ({ type, stage, segment, segments: 3, ...(seconds !== undefined && { seconds }) });
+  for (const e of [
+    seg('stage-start', 'segment', 0), seg('stage-start', 'decode', 0), seg('stage-start', 'generate', 0),
+    seg('stage-start', 'segment', 1), seg('stage-start', 'decode', 1),
+    seg('stage-end', 'generate', 0), seg('stage-start', 'temporal', 0), seg('stage-start', 'generate', 1),
+    seg('stage-end', 'segment', 0, 3.25),
+  ]) l.onEvent(e);
+  l.stop();
+  assert.deepEqual(lines, ['segment 1/3: decode', 'segment 1/3: generate', 'segment 2/3: decode', 'segment 1/3: temporal', 'segment 2/3: generate', 'segment 1/3: 3.3 s']);
 });
