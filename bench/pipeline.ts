@@ -7,11 +7,14 @@
  * generator's own time ~0, so what is measured is reshoot's overhead. Each
  * length runs in a fresh process; peak RSS is that process's VmHWM.
  *
- *   node --import tsx bench/pipeline.ts [--seconds 10,120] [--preset balanced] [--out results/<ts>-pipeline.csv]
+ *   node --import tsx bench/pipeline.ts [--seconds 10,120] [--preset balanced] [--generator passthrough|slow:20] [--sequential] [--out results/<ts>-pipeline.csv]
+ *
+ * `--generator slow:20` (a stand-in that sleeps 20 s per segment, like a GPU job) measures how much of the
+ * CPU work hides behind the generator; `--sequential` runs one segment at a time for comparison.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'csv-stringify/sync';
@@ -25,6 +28,8 @@ const { values } = parseArgs({
   options: {
     seconds: { type: 'string', default: '10' },
     preset: { type: 'string', default: 'balanced' },
+    generator: { type: 'string', default: 'passthrough' },
+    sequential: { type: 'boolean', default: false },
     out: { type: 'string', default: `results/${stamp}-pipeline.csv` },
   },
 });
@@ -54,10 +59,19 @@ try {
       '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '16', clip,
     ]);
     const out = join(work, `out-${seconds}s.mp4`);
-    const config = { preset: values.preset, generator: { spec: 'passthrough' } };
+    const config = { preset: values.preset, generator: { spec: values.generator } };
     process.stderr.write(`pipeline bench: ${seconds} s at 1280x720, 30 fps, preset ${values.preset} ...\n`);
-    const r = JSON.parse((await run(process.execPath, ['--import', 'tsx', resolve('bench/pipeline-child.ts'), clip, out, JSON.stringify(config)])).trim().split('\n').pop()!);
+    const r = JSON.parse((await run(process.execPath, ['--import', 'tsx', resolve('bench/pipeline-child.ts'), clip, out, JSON.stringify(config), values.sequential ? 'sequential' : 'overlap'])).trim().split('\n').pop()!);
     const wholeVideo = Object.fromEntries(Object.entries(r.steps as Record<string, { seconds?: number }>).map(([k, v]) => [k, v.seconds ?? 0]));
+    // The overlap target (issue 17): wall <= 1.15 x (generator time + everything before the generator's first
+    // call + everything after its last). Generator time: the sum of its calls ('generate' start -> end).
+    const tl = (r.timeline ?? []) as { t: number; type: string; stage: string; segment?: number }[];
+    const genStarts = tl.filter((e) => e.stage === 'generate' && e.type === 'stage-start');
+    const genEnds = tl.filter((e) => e.stage === 'generate' && e.type === 'stage-end');
+    const genSeconds = genStarts.reduce((a, e) => a + ((genEnds.find((x) => x.segment === e.segment)?.t ?? e.t) - e.t), 0);
+    const beforeGen = genStarts.length ? Math.min(...genStarts.map((e) => e.t)) : 0;
+    const afterGen = genEnds.length ? Number(r.wallSeconds) - Math.max(...genEnds.map((e) => e.t)) : 0;
+    const overlapTarget = 1.15 * (genSeconds + beforeGen + afterGen);
     const perSegmentShare = STEP_NAMES.reduce((a, k) => a + (wholeVideo[k] ?? 0), 0) / r.segments.length;
     for (const s of r.segments) {
       const sec = s.seconds as Record<string, number>;
@@ -66,6 +80,8 @@ try {
         clip_seconds: seconds,
         frames: seconds * 30,
         preset: values.preset,
+        generator: values.generator!,
+        mode: values.sequential ? 'sequential' : 'overlap',
         segment: s.index,
         segment_frames: s.end - s.start,
         ...Object.fromEntries(SEGMENT_STAGES.map((k) => [`${k}_s`, (sec[k] ?? 0).toFixed(2)])),
@@ -76,9 +92,20 @@ try {
         process_peak_rss_mb: Number(r.peakRssMB).toFixed(0),
         ...Object.fromEntries(STEP_NAMES.map((k) => [`${k}_s`, (wholeVideo[k] ?? 0).toFixed(2)])),
         total_s: Number(r.seconds).toFixed(1),
+        // CPU seconds of the pipeline process (bench/pipeline-child.ts), beside the wall times above.
+        segment_cpu_s: (r.cpu?.segments?.[s.index] ?? 0).toFixed(2),
+        ...Object.fromEntries(STEP_NAMES.map((k) => [`${k}_cpu_s`, (r.cpu?.steps?.[k] ?? 0).toFixed(2)])),
+        total_cpu_s: Number(r.cpu?.total ?? 0).toFixed(1),
+        load_avg_1m: loadavg()[0].toFixed(2),
+        generator_calls_s: genSeconds.toFixed(1),
+        before_first_generate_s: beforeGen.toFixed(1),
+        after_last_generate_s: afterGen.toFixed(1),
+        overlap_target_s: overlapTarget.toFixed(1),
+        wall_s: Number(r.wallSeconds).toFixed(1),
       });
     }
-    process.stderr.write(`  total ${Number(r.seconds).toFixed(1)} s, peak RSS ${Number(r.peakRssMB).toFixed(0)} MB\n`);
+    if (genSeconds > 0) process.stderr.write(`  generator ${genSeconds.toFixed(1)} s, before its first call ${beforeGen.toFixed(1)} s, after its last ${afterGen.toFixed(1)} s: target ${overlapTarget.toFixed(1)} s, wall ${Number(r.wallSeconds).toFixed(1)} s\n`);
+    process.stderr.write(`  total ${Number(r.seconds).toFixed(1)} s (${Number(r.cpu?.total ?? 0).toFixed(1)} CPU s, load ${loadavg()[0].toFixed(1)}), peak RSS ${Number(r.peakRssMB).toFixed(0)} MB\n`);
   }
 } finally {
   await rm(work, { recursive: true, force: true });

@@ -47,7 +47,7 @@ const pipelineOptions = (cmd: Command): Command =>
   cmd
     .option('--preset <name>', 'fast | balanced | quality', 'balanced')
     .option('--config <file>', 'JSON with config overrides (keys in src/pipeline/README.md); flags override it')
-    .option('--generator <spec>', 'passthrough | synthetic (stand-in) | subject-recolor | cmd:<command> | onnx:<model.onnx> | style:<name|folder> (matta, mathura, matilde_perez: a real style transfer network on the CPU)')
+    .option('--generator <spec>', 'passthrough | synthetic (stand-in) | subject-recolor | cmd:<command> | onnx:<model.onnx> | style:<name|folder> (matta, mathura, matilde_perez: a real style transfer network on the CPU) | slow:<seconds> (stand-in: sleeps per segment like a GPU job, then passthrough)')
     .option('--seed <n>', 'seed of the synthetic generator', parseInteger)
     .option('--gen-size <px>', `working size of a style: generator: the short side in px, a multiple of 4 from ${GEN_SIZE_MIN} to ${GEN_SIZE_MAX} (default 384; config generator.size); frames are scaled to it and back`, parseInteger)
     .option('--gen-scope <scope>', 'what a style: generator restyles: frame (default; the whole frame, pair with --background generated) | subject (a crop around the subject, pasted back through its mask)')
@@ -61,6 +61,7 @@ const pipelineOptions = (cmd: Command): Command =>
     .option('--no-temporal', 'skip the temporal consistency stage')
     .option('--background <mode>', 'original (default: the input scene, only the subject changes) | plate (generated subject over a static plate: other people removed, background frozen) | generated (the generator\'s whole frame)')
     .option('--bg-plate <mode>', 'alias kept from earlier versions: median | inpaint (= --background plate made that way) | off (= --background generated)')
+    .option('--sequential', 'one segment at a time (default: up to 3 in flight, the generator taking them in order; same output bytes)')
     .option('--resume', 'continue an interrupted run: completed steps and segments are reused')
     .option('--overwrite', 'replace existing outputs');
 

@@ -22,7 +22,7 @@ import { rgbToGray } from '../flow/index.js';
 import { createPersonMasker, type PersonMasker } from '../person-mask/index.js';
 import { TemporalMaskFilter } from '../person-mask/stability.js';
 import {
-  createPoseEstimator, DEFAULT_ONE_EURO, PeopleTracker, readPoseTrack, selectSubject, splitTracksAtCuts, subjectRuleText, writePoseTrack,
+  createPoseEstimator, DEFAULT_ONE_EURO, PEOPLE_PASS, PeopleTracker, readPoseTrack, selectSubject, splitTracksAtCuts, SubjectRefiner, subjectRuleText, writePoseTrack,
   type PeopleTracks, type PoseEstimator, type SubjectRule,
 } from '../pose/index.js';
 import type { Box, PoseFrame, PoseTrack } from '../pose/types.js';
@@ -96,18 +96,24 @@ export const sampleFile = (t: number) => join('samples', `${String(t).padStart(6
 export async function decomposeVideo(input: string, opts: DecomposeOptions): Promise<Decomposition> {
   const { info, dir } = opts;
   let estimator: PoseEstimator | undefined;
+  let fast: PoseEstimator | undefined;
   let masker: PersonMasker | undefined;
   let writer: MaskFileWriter | undefined;
   try {
-    if (opts.pose) estimator = await createPoseEstimator({ model: opts.pose.model, minScore: opts.pose.minScore, threads: opts.threads });
+    // No busy-waiting worker threads: the pose calls are small (256 px), and spinning between them burnt about as
+    // much CPU as the inferences on the shared machine (README "Cost"), CPU that decode and the masks need.
+    if (opts.pose) estimator = await createPoseEstimator({ model: opts.pose.model, minScore: opts.pose.minScore, threads: opts.threads, spinning: false });
+    if (opts.pose && opts.pose.model !== PEOPLE_PASS.fastModel) fast = await createPoseEstimator({ model: PEOPLE_PASS.fastModel, minScore: opts.pose.minScore, threads: opts.threads, spinning: false });
     const samples = new Set(plateSamples(info.frameCount, opts.plateSamples));
     if (samples.size) await ensureDir(join(dir, 'samples'));
     const shots = new ShotDetector();
     const smoothing = opts.pose?.smoothing ? DEFAULT_ONE_EURO : null;
-    const people = estimator ? new PeopleTracker(estimator, { fps: info.fpsValue, smoothing }) : null;
+    const people = estimator
+      ? new PeopleTracker(estimator, { fps: info.fpsValue, smoothing, followEvery: PEOPLE_PASS.followEvery(info.fpsValue), sweepOnMiss: PEOPLE_PASS.sweepOnMiss, fastEstimator: fast })
+      : null;
     const withMasks = !!(opts.pose && opts.masks);
-    // Pass 2 reports the second half of the progress when there is one.
-    const total = withMasks ? 2 * info.frameCount : info.frameCount;
+    // Pass 2 (the subject re-read on every frame, masks) reports the second half of the progress.
+    const total = estimator ? 2 * info.frameCount : info.frameCount;
     let firstFrame: Frame | null = null;
     const cover = maskCoverage();
     let t = 0;
@@ -124,19 +130,65 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
     const shotResult = shots.result();
     const notes: string[] = [];
     let track: PoseTrack | null = null;
+    let all: PeopleTracks | null = null;
+    let chosen: ReturnType<typeof selectSubject> | null = null;
+    const rule = opts.pose?.subject ?? 'auto';
+    await fast?.release();
+    fast = undefined;
     if (estimator && people) {
       // The tracker never saw the cuts (the detector needs frames after one to call it): ids are split there afterwards.
-      const all = splitTracksAtCuts(people.result(), shotResult.cuts);
-      const rule = opts.pose!.subject ?? 'auto';
-      const chosen = selectSubject(all, rule);
+      all = splitTracksAtCuts(people.result(), shotResult.cuts);
+      chosen = selectSubject(all, rule);
+    }
+    // The coarse subject (key frames and interpolations) picks the reference; pass 2 reads the subject again.
+    const coarse = chosen?.track.frames ?? null;
+
+    // Pass 2: the subject on every frame (the main model), its masks and the reference (the best-scoring frame, else frame 0).
+    let bestT = -1;
+    if (coarse) for (const p of coarse) if (p.found && (bestT < 0 || p.score > coarse[bestT].score)) bestT = p.index;
+    const subjectFrames: PoseFrame[] = [];
+    if (estimator || bestT > 0) {
+      if (withMasks) masker = await createPersonMasker({ model: opts.masks!.model, feather: 0, threads: opts.threads, spinning: false });
+      const refiner = estimator ? new SubjectRefiner(estimator, { fps: info.fpsValue, smoothing, cuts: shotResult.cuts }) : null;
+      const strength = opts.masks?.temporal ?? 0;
+      const filter = withMasks && strength > 0 ? new TemporalMaskFilter({ strength }) : null;
+      const cuts = new Set(shotResult.cuts);
+      let u = 0;
+      const count = estimator ? info.frameCount : bestT + 1;
+      for await (const frame of decodeFrames(input, { info, count })) {
+        opts.signal?.throwIfAborted();
+        if (u === bestT) await writePng(join(dir, 'reference.png'), frame);
+        const pose = refiner && coarse ? await refiner.next(frame, coarse[u]) : null;
+        if (pose) subjectFrames.push(pose);
+        if (masker) {
+          writer ??= new MaskFileWriter(join(dir, 'masks.raw'), frame.width, frame.height);
+          const m = pose!.found ? await masker.mask(frame, pose!) : null;
+          let alpha = m?.found ? m.alpha : null;
+          if (filter) {
+            // Nothing is carried across a cut.
+            if (cuts.has(u)) filter.reset();
+            alpha = await filter.push(rgbToGray(frame), alpha);
+          }
+          writer.append(alpha ?? emptyMask(frame.width, frame.height), m?.found === true);
+          if (alpha && m?.found) cover.add(alpha);
+        }
+        u++;
+        if (estimator) opts.onProgress?.(info.frameCount + u, total);
+      }
+      if (u !== count) throw new ReshootError(`${input}: the second decoding delivered ${u} frames, the first ${count}`);
+    }
+
+    if (estimator && all && chosen) {
+      // The subject's entry in `tracks` is the re-read one, so every consumer sees the same poses.
+      const tracks = all.tracks.map((tr) => (tr.id === chosen!.id ? { id: tr.id, frames: subjectFrames.filter((p) => p.found) } : tr));
       track = {
         schema: 'reshoot.poses/1',
         source: { path: input, width: info.width, height: info.height, fps: info.fps, frameCount: t },
         model: { id: estimator.modelId, inputSize: estimator.inputSize, provider: estimator.provider },
         minScore: estimator.minScore,
         smoothing: smoothing ? { kind: 'one-euro', ...smoothing } : null,
-        frames: chosen.track.frames,
-        tracks: all.tracks,
+        frames: subjectFrames,
+        tracks,
         subject: { id: chosen.id, rule: subjectRuleText(rule) },
         ...(all.tracks.length === 0 && { notes: ['no person found: tracks is empty and every frame has found=false'] }),
       };
@@ -149,37 +201,6 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
       }
     }
 
-    // Pass 2: the subject's masks and the reference (the subject's best-scoring frame, else frame 0).
-    let bestT = -1;
-    if (track) for (const p of track.frames) if (p.found && (bestT < 0 || p.score > track.frames[bestT].score)) bestT = p.index;
-    if (withMasks || bestT > 0) {
-      if (withMasks) masker = await createPersonMasker({ model: opts.masks!.model, feather: 0, threads: opts.threads });
-      const strength = opts.masks?.temporal ?? 0;
-      const filter = withMasks && strength > 0 ? new TemporalMaskFilter({ strength }) : null;
-      const cuts = new Set(shotResult.cuts);
-      let u = 0;
-      const count = withMasks ? info.frameCount : bestT + 1;
-      for await (const frame of decodeFrames(input, { info, count })) {
-        opts.signal?.throwIfAborted();
-        if (u === bestT) await writePng(join(dir, 'reference.png'), frame);
-        if (masker) {
-          const pose = track!.frames[u];
-          writer ??= new MaskFileWriter(join(dir, 'masks.raw'), frame.width, frame.height);
-          const m = pose.found ? await masker.mask(frame, pose) : null;
-          let alpha = m?.found ? m.alpha : null;
-          if (filter) {
-            // Nothing is carried across a cut.
-            if (cuts.has(u)) filter.reset();
-            alpha = await filter.push(rgbToGray(frame), alpha);
-          }
-          writer.append(alpha ?? emptyMask(frame.width, frame.height), m?.found === true);
-          if (alpha && m?.found) cover.add(alpha);
-          opts.onProgress?.(info.frameCount + u + 1, total);
-        }
-        u++;
-      }
-      if (u !== count) throw new ReshootError(`${input}: the second decoding delivered ${u} frames, the first ${count}`);
-    }
     const coverNote = cover.note();
     if (coverNote) notes.push(coverNote);
     if (bestT <= 0 && firstFrame) await writePng(join(dir, 'reference.png'), firstFrame);
@@ -206,6 +227,7 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
     throw err;
   } finally {
     await estimator?.release().catch(() => undefined);
+    await fast?.release().catch(() => undefined);
     await masker?.release().catch(() => undefined);
   }
 }

@@ -11,6 +11,7 @@ import { createOnnxGenerator, type OnnxGeneratorOptions } from './onnx.js';
 import { createStyleGenerator, type StyleGeneratorOptions } from './style/index.js';
 import { SYNTHETIC_DESCRIPTION, createSyntheticPerturbation, type SyntheticOptions } from './synthetic.js';
 import { createRecolorGenerator } from './recolor.js';
+import { createSlowGenerator, parseSlowSeconds } from './slow.js';
 import { validateGeneratedFrames, validateSegmentInput, type Generator, type SegmentInput } from './types.js';
 
 export * from './types.js';
@@ -43,6 +44,7 @@ export { renderPoseMap, renderPoseMapSync, POSE_MAP_COLORS } from './pose-map.js
 export { frameFileName, writePng, readRgb } from './images.js';
 export * from './synthetic.js';
 export * from './style/index.js';
+export { createSlowGenerator, parseSlowSeconds } from './slow.js';
 
 /** Returns the input frames unchanged (copies): a stand-in that tests the plumbing. */
 export function createPassthroughGenerator(): Generator {
@@ -98,13 +100,15 @@ export interface GeneratorOptions {
 }
 
 /** The generator names the parser knows (for help texts). */
-export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>', 'style:<name|folder>'] as const;
+export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>', 'style:<name|folder>', 'slow:<seconds>'] as const;
 
 /** Splits a --generator value into kind and argument; throws ReshootError for unknown names. */
 export function parseGeneratorSpec(
   spec: string,
-): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } | { kind: 'style'; style: string } {
+): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } | { kind: 'style'; style: string } | { kind: 'slow'; seconds: number } {
   const s = spec.trim();
+  // A stand-in for a GPU job (sleeps per segment, then passthrough): the overlap bench's generator.
+  if (s.startsWith('slow:')) return { kind: 'slow', seconds: parseSlowSeconds(s.slice(5)) };
   if (s === 'passthrough' || s === 'synthetic' || s === 'subject-recolor') return { kind: s };
   if (s.startsWith('cmd:')) {
     const command = s.slice(4).trim();
@@ -145,5 +149,7 @@ export async function createGenerator(spec: string, opts: GeneratorOptions = {})
       return createOnnxGenerator(p.model, opts.onnx);
     case 'style':
       return createStyleGenerator(p.style, opts.style);
+    case 'slow':
+      return createSlowGenerator(p.seconds);
   }
 }

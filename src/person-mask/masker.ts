@@ -48,7 +48,7 @@ function segmentationOutputName(model: { outputNames: readonly string[]; spec?: 
 
 export async function loadMaskRunner(
   name: MaskModelName,
-  opts: { provider?: 'auto' | 'cpu' | 'cuda'; threads?: number } = {},
+  opts: { provider?: 'auto' | 'cpu' | 'cuda'; threads?: number; spinning?: boolean } = {},
 ): Promise<MaskModelRunner> {
   const id = maskModelId(name);
   const model = await loadModel(id, opts);
@@ -88,6 +88,8 @@ export interface PersonMaskerOptions {
   feather?: number;
   provider?: 'auto' | 'cpu' | 'cuda';
   threads?: number;
+  /** onnxruntime's worker threads busy-wait between ops (default true); false frees the cores (src/models LoadOptions). */
+  spinning?: boolean;
   /** Use this runner instead of loading a model (tests). */
   runner?: MaskModelRunner;
 }
@@ -113,7 +115,7 @@ export async function createPersonMasker(opts: PersonMaskerOptions = {}): Promis
   const margin = opts.margin ?? DEFAULT_MASK_MARGIN;
   if (!(margin >= 0 && margin <= 2)) throw new ReshootError(`mask margin must be in 0..2; got ${margin}`);
   if (opts.feather !== undefined && !(opts.feather >= 0)) throw new ReshootError(`feather must be >= 0 pixels; got ${opts.feather}`);
-  const runner = opts.runner ?? (await loadMaskRunner(opts.model ?? 'full', { provider: opts.provider, threads: opts.threads }));
+  const runner = opts.runner ?? (await loadMaskRunner(opts.model ?? 'full', { provider: opts.provider, threads: opts.threads, spinning: opts.spinning }));
   const rgb = new Uint8Array(runner.inputSize * runner.inputSize * 3);
   // Buffers are reused, so concurrent mask() calls (e.g. Promise.all over a segment) run one at a time.
   const serial = serialQueue();

@@ -62,6 +62,11 @@ export interface ProcessOptions {
   chunkFrames?: number;
   /** Threads for the pose/mask models (default: onnxruntime's choice). */
   threads?: number;
+  /**
+   * One segment at a time (`--sequential`). Default: up to three segments in flight, the generator taking
+   * them in order, so that CPU work hides behind a slow generator; the output bytes are the same.
+   */
+  sequential?: boolean;
 }
 
 export interface ProcessResult {
@@ -71,6 +76,9 @@ export interface ProcessResult {
   resumed: boolean;
   seconds: number;
 }
+
+/** Segments in flight at once: the one the generator has, the next being prepared, the previous being finished. */
+export const SEGMENTS_IN_FLIGHT = 3;
 
 const SEGMENT_CLIP_CRF = 4; // near-lossless intermediate: seams and flicker are measured on these
 
@@ -196,32 +204,53 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     run.manifest.notes = notes;
     await run.save();
 
-    // ---- segments, one at a time.
+    // ---- segments: up to SEGMENTS_IN_FLIGHT at once (opts.sequential: one at a time). The generator takes
+    // the segments one after another in plan order (a turn per segment), so its calls and every output byte
+    // are the same in both modes; while it works on segment k, the CPU prepares k+1 and finishes k-1.
     if (resumed) run.manifest.segments = run.manifest.segments.filter((s) => s.index < plan.segments.length);
-    let carried: { guide: Frame; output: Frame; index: number } | null = null;
+    // The temporal carry hands segment k's last frame to segment k+1's first: that chain is sequential.
+    const inFlight = opts.sequential || cfg.temporal.carry ? 1 : SEGMENTS_IN_FLIGHT;
     const segmentKey = (seg: Segment) =>
       keyOf({ seg, generator: cfg.generator, temporal: cfg.temporal, footlock: cfg.footlock, masks: cfg.masks, background: cfg.background, canvas: state.canvas });
-    for (const seg of plan.segments) {
+    // turns[k] resolves when segment k is done with the generator (or failed, or was reused).
+    const turns = plan.segments.map(() => deferred());
+    // The first failure stops the other segments in flight.
+    const failure = new AbortController();
+    const signal = opts.signal ? AbortSignal.any([opts.signal, failure.signal]) : failure.signal;
+    let carried: { guide: Frame; output: Frame; index: number } | null = null;
+    const runSegment = async (seg: Segment): Promise<void> => {
       const previous = run.manifest.segments[seg.index];
       const clip = run.segmentClip(seg.index);
       const key = segmentKey(seg);
       if (!steps.invalidated && previous?.status === 'done' && previous.key === key && existsSync(clip)) {
+        turns[seg.index].resolve();
         emit({ type: 'stage-end', stage: 'segment', segment: seg.index, segments: plan.count, reused: true });
         carried = null; // a reused segment's last output frame is not kept; the next segment restarts its recursion
-        continue;
+        return;
       }
       const record: SegmentRecord = { index: seg.index, label: seg.label, start: seg.start, end: seg.end, status: 'pending', seconds: {}, generator: generator.describe(), key };
       run.manifest.segments[seg.index] = record;
       await ensureDir(dirname(clip));
       const segStart = performance.now();
-      // This segment's peak, unlike the process-wide maxRSS in run.json.
+      // This segment's peak, unlike the process-wide maxRSS in run.json (segments in flight together share it).
       const rss = startRssSampler(200);
       emit({ type: 'stage-start', stage: 'segment', segment: seg.index, segments: plan.count, start: seg.start, end: seg.end });
+      const where = { segment: seg.index, segments: plan.count };
+      emit({ type: 'stage-start', stage: 'decode', ...where });
       const time = (stage: StageName, seconds: number) => (record.seconds[stage] = (record.seconds[stage] ?? 0) + seconds);
-      const report = stageReporter(emit, 'segment', { segment: seg.index, segments: plan.count });
-      const chain = segmentChain(state, seg, plan, run.path('work', `seg-${String(seg.index).padStart(2, '0')}`), cfg.temporal.carry ? carried : null, opts.signal);
+      const report = stageReporter(emit, 'segment', where);
+      const turn = {
+        wait: seg.index > 0 ? turns[seg.index - 1].promise : Promise.resolve(),
+        done: () => {
+          turns[seg.index].resolve();
+          emit({ type: 'stage-end', stage: 'generate', ...where });
+          emit({ type: 'stage-start', stage: cfg.temporal.enabled ? 'temporal' : 'composite', ...where });
+        },
+        started: () => emit({ type: 'stage-start', stage: 'generate', ...where }),
+      };
+      const chain = segmentChain(state, seg, plan, run.path('work', `seg-${String(seg.index).padStart(2, '0')}`), cfg.temporal.carry ? carried : null, signal, turn);
       let done = 0;
-      const frames = runChain(chain.stages, seg, segmentBatches(state, seg, opts.chunkFrames ?? 24, time, opts.signal), time);
+      const frames = runChain(chain.stages, seg, segmentBatches(state, seg, opts.chunkFrames ?? 24, time, signal), time);
       async function* outputs(): AsyncGenerator<Frame> {
         for await (const f of frames) {
           report(++done, seg.end - seg.start);
@@ -229,7 +258,11 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
         }
       }
       const t0 = performance.now();
-      await encodeFrames(outputs(), clip, { fps: info.fps, crf: SEGMENT_CLIP_CRF, preset: 'ultrafast', overwrite: true });
+      try {
+        await encodeFrames(outputs(), clip, { fps: info.fps, crf: SEGMENT_CLIP_CRF, preset: 'ultrafast', overwrite: true });
+      } finally {
+        turns[seg.index].resolve(); // never leave the next segment waiting on a failed one
+      }
       // encode pulled the stream, so its wall time includes the stages; subtract them to keep stages disjoint.
       time('encode', Math.max(0, (performance.now() - t0) / 1000 - sumExcept(record.seconds, 'encode')));
       carried = chain.last();
@@ -241,7 +274,22 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
       record.seconds.total = (performance.now() - segStart) / 1000;
       await run.save();
       emit({ type: 'stage-end', stage: 'segment', segment: seg.index, segments: plan.count, start: seg.start, end: seg.end, seconds: record.seconds.total });
+    };
+    const running = new Set<Promise<void>>();
+    let firstError: unknown = null;
+    for (const seg of plan.segments) {
+      while (running.size >= inFlight) await Promise.race(running);
+      if (firstError) break;
+      const p: Promise<void> = runSegment(seg)
+        .catch((err) => {
+          if (!firstError) firstError = err;
+          failure.abort(err);
+        })
+        .finally(() => running.delete(p));
+      running.add(p);
     }
+    await Promise.all(running);
+    if (firstError) throw firstError;
 
     // ---- finish: blend -> re-shake -> keep the scene -> encode (always runs: the output is what was asked for).
     emit({ type: 'stage-start', stage: 'finish' });
@@ -476,15 +524,23 @@ function segmentChain(
   plan: SegmentPlan,
   workDir: string,
   carried: { guide: Frame; output: Frame; index: number } | null,
-  signal?: AbortSignal,
+  signal: AbortSignal | undefined,
+  turn: { wait: Promise<void>; started(): void; done(): void },
 ): { stages: FrameStage[]; last(): { guide: Frame; output: Frame; index: number } | null; lockShift(): number } {
   const { cfg } = s;
   const lockShift = { max: 0 };
   let last: { guide: Frame; output: Frame; index: number } | null = null;
   const stages: FrameStage[] = [];
+  let generatedFrames = 0;
   stages.push({
     name: 'generate',
     async push(batch) {
+      // The generator's turn: after the previous segment's last generate call (plan order in every mode).
+      if (generatedFrames === 0) {
+        await turn.wait;
+        signal?.throwIfAborted();
+        turn.started();
+      }
       const generated = await s.generator.generate({
         segmentIndex: seg.index,
         label: seg.label,
@@ -498,6 +554,8 @@ function segmentChain(
         workDir,
         signal,
       });
+      generatedFrames += batch.length;
+      if (generatedFrames === seg.end - seg.start) turn.done();
       return batch.map((f, i) => ({ ...f, output: generated[i] }));
     },
   });
@@ -626,6 +684,12 @@ async function finish(s: RunState, plan: SegmentPlan, run: RunFolder, output: st
     audioFrom: cfg.encode.audio && info.hasAudio ? s.input : undefined,
     overwrite: true, // checked at the start
   });
+}
+
+function deferred(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 /** An async iterable that starts its source only when first iterated (one decoder per segment at a time). */

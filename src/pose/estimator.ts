@@ -37,6 +37,8 @@ export interface PoseEstimatorOptions {
   minValid?: number;
   provider?: 'auto' | 'cpu' | 'cuda';
   threads?: number;
+  /** onnxruntime's worker threads busy-wait between ops (default true); false frees the cores (src/models LoadOptions). */
+  spinning?: boolean;
   /** Use this model runner instead of loading MoveNet (tests). */
   runner?: PoseModelRunner;
 }
@@ -61,7 +63,7 @@ export function poseModelId(name: PoseModelName): ModelId {
 /** Loads MoveNet through src/models and wraps its session as a PoseModelRunner. */
 export async function loadMoveNetRunner(
   name: PoseModelName,
-  opts: { provider?: 'auto' | 'cpu' | 'cuda'; threads?: number } = {},
+  opts: { provider?: 'auto' | 'cpu' | 'cuda'; threads?: number; spinning?: boolean } = {},
 ): Promise<PoseModelRunner> {
   const id = poseModelId(name);
   const model = await loadModel(id, opts);
@@ -90,7 +92,7 @@ export async function createPoseEstimator(opts: PoseEstimatorOptions = {}): Prom
   const minValid = opts.minValid ?? DEFAULT_MIN_VALID;
   if (!(minScore >= 0 && minScore <= 1)) throw new ReshootError(`minimum keypoint score must be in 0..1; got ${minScore}`);
   if (!(Number.isInteger(minValid) && minValid >= 1 && minValid <= 17)) throw new ReshootError(`minValid must be 1..17; got ${minValid}`);
-  const runner = opts.runner ?? (await loadMoveNetRunner(opts.model ?? 'thunder', { provider: opts.provider, threads: opts.threads }));
+  const runner = opts.runner ?? (await loadMoveNetRunner(opts.model ?? 'thunder', { provider: opts.provider, threads: opts.threads, spinning: opts.spinning }));
   const n = runner.inputSize;
   const rgb = new Uint8Array(n * n * 3);
   // The input buffers are reused, so concurrent estimate() calls (e.g. Promise.all over a segment) run one at a time.

@@ -14,6 +14,6 @@ export type { OverlayStyle, Rgb } from './overlay.js';
 export { trackPoses, readImageFrame, isImagePath, writePoseTrack, readPoseTrack } from './video.js';
 export type { TrackPosesOptions, TrackPosesResult } from './video.js';
 export {
-  PeopleTracker, selectSubject, splitTracksAtCuts, parseSubjectRule, subjectRuleText, implausibleReason, poseAnchor, poseDistance, boxIoU, rationalOf, DEFAULT_PLAUSIBILITY,
+  PEOPLE_PASS, PeopleTracker, SubjectRefiner, fillBetweenKeys, selectSubject, splitTracksAtCuts, parseSubjectRule, subjectRuleText, implausibleReason, poseAnchor, poseDistance, boxIoU, rationalOf, DEFAULT_PLAUSIBILITY,
 } from './people.js';
 export type { PeopleTrackerOptions, PeopleTrackerStats, PeopleFrame, PeopleTracks, PersonPose, PersonTrack, PlausibilityRule, SubjectRule } from './people.js';

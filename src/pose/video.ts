@@ -16,7 +16,7 @@ import type { OneEuroParams } from './one-euro.js';
 import { drawPose, type OverlayStyle } from './overlay.js';
 import { PoseTracker, type PoseTrackerStats } from './track.js';
 import { ShotDetector } from '../shots/index.js';
-import { PeopleTracker, selectSubject, splitTracksAtCuts, subjectRuleText, type PeopleTrackerStats, type PeopleTracks, type SubjectRule } from './people.js';
+import { PEOPLE_PASS, PeopleTracker, selectSubject, splitTracksAtCuts, subjectRuleText, type PeopleTrackerStats, type PersonPose, type PeopleTracks, type SubjectRule } from './people.js';
 import type { PoseFrame, PoseTrack } from './types.js';
 
 const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.tif', '.tiff']);
@@ -112,7 +112,17 @@ export async function trackPoses(path: string, opts: TrackPosesOptions = {}): Pr
   const estimator = opts.estimator ?? (await createPoseEstimator({ model: opts.model, minScore: opts.minScore, minValid: opts.minValid, provider: opts.provider, threads: opts.threads }));
   const tracker = new PoseTracker(estimator, { fps: fpsValue, smoothing: opts.smoothing ?? null, startIndex: start, followCrop: opts.followCrop, searchTiles: opts.searchTiles, keepSubject: opts.keepSubject });
   // A still has no second frame to confirm a new person in.
-  const people = opts.subject !== undefined ? new PeopleTracker(estimator, { fps: fpsValue, smoothing: opts.smoothing ?? null, startIndex: start, confirmFrames: image ? 1 : 2 }) : null;
+  // Every person is tracked the way decompose does it (PEOPLE_PASS), so ids agree with `process --subject`.
+  const fast =
+    opts.subject !== undefined && !opts.estimator && (opts.model ?? 'thunder') !== PEOPLE_PASS.fastModel
+      ? await createPoseEstimator({ model: PEOPLE_PASS.fastModel, minScore: opts.minScore, minValid: opts.minValid, provider: opts.provider, threads: opts.threads })
+      : undefined;
+  const people =
+    opts.subject !== undefined
+      ? new PeopleTracker(estimator, { fps: fpsValue, smoothing: opts.smoothing ?? null, startIndex: start, confirmFrames: image ? 1 : 2, followEvery: PEOPLE_PASS.followEvery(fpsValue), sweepOnMiss: PEOPLE_PASS.sweepOnMiss, fastEstimator: fast })
+      : null;
+  // Frames between the people pass's key frames draw the last key frame's people.
+  let drawn: PersonPose[] = [];
   // Hard cuts split tracks the way the pipeline's decompose pass does, so an id seen here names the same person in `process --subject`.
   const shots = people ? new ShotDetector() : null;
   const frames: PoseFrame[] = [];
@@ -124,7 +134,8 @@ export async function trackPoses(path: string, opts: TrackPosesOptions = {}): Pr
         shots!.push(frame);
         const pf = await people.next(frame);
         let out = frame;
-        if (opts.overlayPath) for (const p of [...pf.people, ...pf.tentative]) out = drawPose(out, p, opts.overlayStyle);
+        if ((pf.index - start) % PEOPLE_PASS.followEvery(fpsValue) === 0) drawn = [...pf.people, ...pf.tentative];
+        if (opts.overlayPath) for (const p of drawn) out = drawPose(out, p, opts.overlayStyle);
         frames.push({ index: pf.index, found: false, box: null, score: 0, keypoints: [] });
         opts.onProgress?.(frames.length, total);
         if (opts.overlayPath) yield out;
@@ -145,6 +156,7 @@ export async function trackPoses(path: string, opts: TrackPosesOptions = {}): Pr
     }
   } finally {
     if (!opts.estimator) await estimator.release();
+    await fast?.release();
   }
   const track: PoseTrack = {
     schema: 'reshoot.poses/1',

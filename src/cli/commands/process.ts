@@ -36,6 +36,8 @@ export interface ProcessCliOptions {
   runDir?: string;
   resume?: boolean;
   overwrite?: boolean;
+  /** One segment at a time (processVideo `sequential`). */
+  sequential?: boolean;
   json?: boolean;
 }
 
@@ -115,20 +117,36 @@ function stripUndefined(o: object): object {
 /** Progress bars per stage (and per segment) from pipeline events; a one-line log when bars are off. */
 export function cliListener(log: (s: string) => void): { onEvent: (e: PipelineEvent) => void; stop(): void } {
   let bar: Progress | null = null;
+  // Whose bar it is (stage and segment): with segments in flight together, a bar only shows its own progress.
+  let owner = '';
   const stop = () => {
     bar?.stop();
     bar = null;
+    owner = '';
   };
   return {
     onEvent(e) {
       const where = e.segment !== undefined ? ` ${e.segment + 1}/${e.segments ?? '?'}` : '';
+      const who = `${e.stage}${where}`;
+      // A segment's step (segments overlap: several are in flight): one line each, the bar stays the segment's.
+      if (e.segment !== undefined && e.stage !== 'segment') {
+        if (e.type === 'stage-start') log(`segment${where}: ${e.stage}`);
+        return;
+      }
       if (e.type === 'stage-start') {
+        // Another segment's bar keeps running; this one gets a bar when that one ends.
+        if (e.stage === 'segment' && owner.startsWith('segment ')) return;
         stop();
-        bar = progressBar(`${e.stage}${where}`);
+        bar = progressBar(who);
+        owner = who;
       } else if (e.type === 'progress') {
-        bar?.update(e.done, e.total);
+        if (!bar && e.stage === 'segment') {
+          bar = progressBar(who);
+          owner = who;
+        }
+        if (owner === who) bar?.update(e.done, e.total);
       } else if (e.type === 'stage-end') {
-        stop();
+        if (owner === who || !owner.startsWith('segment ')) stop();
         if (e.reused) log(`${e.stage}${where}: reused from the earlier run`);
         else if (e.seconds !== undefined && (e.stage === 'segment' || e.seconds >= 1)) log(`${e.stage}${where}: ${e.seconds.toFixed(1)} s`);
       }
@@ -173,6 +191,7 @@ export async function processCommand(input: string, opts: ProcessCliOptions): Pr
       runDir: opts.runDir,
       resume: opts.resume,
       overwrite: opts.overwrite,
+      sequential: opts.sequential,
       onEvent: listener.onEvent,
     });
   } finally {
