@@ -1,21 +1,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { figureHtml, framePng, plotlyScriptTag, showPlot, type NotebookDisplay } from '../src/notebook/index.js';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkFigure, figureHtml, framePng, plotlyScriptTag, plotlyServedPath, showPlot, type Figure, type NotebookDisplay } from '../src/notebook/index.js';
 
 test('figureHtml embeds the traces as JSON and cannot be broken out of by a </script> in the data', () => {
-  const html = figureHtml({ data: [{ y: [1, 2, 3], name: '</script><b>x' }] }, 'p1');
+  const html = figureHtml({ data: [{ y: [1, 2, 3], name: '</script><b>x' }], layout: { title: { text: 't' }, xaxis: { title: { text: 'frame' } }, yaxis: { title: { text: 'v (px)' } } } }, 'p1');
   assert.match(html, /<div id="p1"/);
   assert.match(html, /"y":\[1,2,3\]/);
   assert.ok(!html.includes('</script><b>'), 'raw </script> in data must be escaped');
   assert.equal(html.match(/<\/script>/g)?.length, 1);
 });
 
+const L = { title: { text: 'a chart' }, xaxis: { title: { text: 'frame' } }, yaxis: { title: { text: 'value (px)' } } };
+
 test('showPlot inlines plotly.js once per kernel, then only the chart', () => {
   const shown: string[] = [];
   const display: NotebookDisplay = { html: (s) => shown.push(s), png: () => assert.fail('no png expected') };
-  showPlot({ data: [{ y: [1] }] }, display);
-  showPlot({ data: [{ y: [2] }] }, display);
+  showPlot({ data: [{ y: [1] }], layout: L }, display);
+  showPlot({ data: [{ y: [2] }], layout: L }, display);
   assert.equal(shown.length, 3);
   assert.ok(shown[0].length > 1_000_000, 'first output carries plotly.js itself (offline)');
   assert.ok(shown[0].includes('newPlot'), 'it is the plotly bundle');
@@ -35,4 +39,54 @@ test('framePng encodes RGB and gray frames losslessly', async () => {
   assert.equal((await sharp(grayPng).metadata()).channels, 1, 'a gray frame stays a one-channel PNG');
   const g = await sharp(grayPng).extractChannel(0).raw().toBuffer({ resolveWithObject: true });
   assert.deepEqual(new Uint8Array(g.data), gray);
+});
+
+test('the layout types reject a plain-string title (tsc fails if these stop being errors)', () => {
+  // @ts-expect-error plotly.js 4 ignores a string title: the type demands { text }
+  const bad: Figure = { data: [], layout: { title: 'x (px)' } };
+  // @ts-expect-error an axis title must be an object too
+  const badAxis: Figure = { data: [], layout: { title: { text: 't' }, yaxis2: { title: 'y (px)' } } };
+  assert.ok(bad && badAxis);
+});
+
+test('checkFigure names a missing chart title, a missing axis title and a snake_case legend name', () => {
+  const ok: Figure = { data: [{ y: [1], name: 'raw' }, { y: [2], name: 'smoothed', yaxis: 'y2' }], layout: { title: { text: 't' }, xaxis: { title: { text: 'frame' } }, yaxis: { title: { text: 'x (px)' } }, yaxis2: { title: { text: 'angle (°)' } } } };
+  assert.deepEqual(checkFigure(ok), []);
+  const noY2 = { ...ok, layout: { ...ok.layout, yaxis2: { range: [0, 1] } } };
+  assert.deepEqual(checkFigure(noY2), ["yaxis2 has no title ({ title: { text: 'name (unit)' } })"]);
+  assert.deepEqual(checkFigure({ data: [{ y: [1] }], layout: { xaxis: { title: { text: 'frame' } }, yaxis: { title: { text: 'v' } } } }), ['the chart has no title ({ title: { text } })']);
+  // plotly.js 4 ignores a plain-string title: the run-time check treats it as missing.
+  assert.deepEqual(checkFigure({ data: [{ y: [1] }], layout: { title: { text: 't' }, xaxis: { title: 'frame' }, yaxis: { title: { text: 'v' } } } }), ["xaxis has no title ({ title: { text: 'name (unit)' } })"]);
+  const snake = checkFigure({ data: [{ y: [1], name: 'skate_ratio' }, { y: [2], name: 'b' }], layout: ok.layout });
+  assert.equal(snake.length, 1);
+  assert.match(snake[0], /skate_ratio/);
+  assert.throws(() => figureHtml(noY2 as unknown as Figure), (e: Error) => e.name === 'ReshootError' && /yaxis2 has no title/.test(e.message));
+  // A hidden axis (an empty chart's placeholder) needs no title.
+  assert.deepEqual(checkFigure({ data: [], layout: { title: { text: 'nothing' }, xaxis: { visible: false }, yaxis: { visible: false } } }), []);
+});
+
+test('a chart draws from window.Plotly, else fetches plotly.js from the notebook server (page reloaded)', () => {
+  const html = figureHtml({ data: [{ y: [1] }], layout: L }, 'p2');
+  assert.match(html, /if\(window\.Plotly\)\{draw\(\);return;\}/);
+  assert.ok(html.includes(`'files/'+${JSON.stringify(plotlyServedPath())}`));
+  assert.ok(existsSync(join(process.cwd(), plotlyServedPath())), 'the served path exists under the project root');
+});
+
+/**
+ * Static check over the committed notebooks (cheap, runs in npm test): every
+ * showPlot/figure layout in a code cell uses { text } titles, never a plain
+ * string. The run-time check (figureHtml) covers what regexes cannot.
+ */
+test('no notebook sets a plain-string chart or axis title', () => {
+  const dir = join(process.cwd(), 'notebooks');
+  const offenders: string[] = [];
+  for (const f of readdirSync(dir).filter((n) => n.endsWith('.ipynb'))) {
+    const nb = JSON.parse(readFileSync(join(dir, f), 'utf8')) as { cells: { cell_type: string; source: string[] | string }[] };
+    nb.cells.forEach((c, i) => {
+      if (c.cell_type !== 'code') return;
+      const src = Array.isArray(c.source) ? c.source.join('') : c.source;
+      for (const m of src.matchAll(/\btitle:\s*(['"`])/g)) offenders.push(`${f} cell ${i}: ${src.slice(m.index!, m.index! + 40)}`);
+    });
+  }
+  assert.deepEqual(offenders, []);
 });

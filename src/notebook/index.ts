@@ -5,11 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import type { Frame, GrayFrame } from '../video/types.js';
 import { packageRoot } from '../util/paths.js';
+import { assertReadable, type Figure } from './chart.js';
+
+export { checkFigure, assertReadable, threshold } from './chart.js';
+export type { Figure, Layout, Axis, HiddenAxis, AnyAxis, Title, Trace } from './chart.js';
 
 /** The subset of tslab's display object we use; a test can pass its own. */
 export interface NotebookDisplay {
@@ -17,11 +21,8 @@ export interface NotebookDisplay {
   png(b: Uint8Array): void;
 }
 
-export interface PlotlyFigure {
-  data: unknown[];
-  layout?: Record<string, unknown>;
-  config?: Record<string, unknown>;
-}
+/** Kept for existing callers: the typed figure (title objects required). */
+export type PlotlyFigure = Figure;
 
 const requireFromRoot = (): NodeRequire => createRequire(join(packageRoot(), 'package.json'));
 
@@ -34,14 +35,38 @@ export function plotlyScriptTag(): string {
   return `<script>(function(){var define=undefined;var module=undefined;var exports=undefined;\n${plotlySource}\n;window.Plotly=Plotly;})();</script>`;
 }
 
-/** A chart as self-contained HTML that expects window.Plotly to be present. */
-export function figureHtml(figure: PlotlyFigure, id = `plot-${randomBytes(6).toString('hex')}`): string {
-  const layout: Record<string, unknown> = { margin: { t: 40, r: 20, b: 40, l: 50 }, ...figure.layout };
+/**
+ * Where a notebook server rooted at the project serves plotly.js from. After a
+ * browser reload the page has lost window.Plotly while the kernel still thinks
+ * it inlined it, so each chart falls back to loading this file itself.
+ */
+export function plotlyServedPath(): string {
+  return `node_modules/plotly.js-dist-min/${basename(requireFromRoot().resolve('plotly.js-dist-min'))}`;
+}
+
+/**
+ * A chart as self-contained HTML. It draws with window.Plotly when present (the
+ * inlined bundle: exported HTML, first run); otherwise it fetches plotly.js from
+ * the notebook server's /files/ route and evaluates it with AMD hidden, as
+ * plotlyScriptTag does. Throws a ReshootError for an unreadable figure (no title,
+ * an axis without a title; see checkFigure).
+ */
+export function figureHtml(figure: Figure, id = `plot-${randomBytes(6).toString('hex')}`): string {
+  assertReadable(figure);
+  const layout: Record<string, unknown> = { margin: { t: 50, r: 20, b: 50, l: 60 }, ...figure.layout };
   const config = { responsive: true, displaylogo: false, ...figure.config };
   const json = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+  const draw = `Plotly.newPlot(${json(id)}, ${json(figure.data)}, ${json(layout)}, ${json(config)});`;
+  const src = json(plotlyServedPath());
   return (
     `<div id="${id}" class="reshoot-plot" style="width:100%;height:${Number(layout.height ?? 420)}px"></div>` +
-    `<script>Plotly.newPlot(${json(id)}, ${json(figure.data)}, ${json(layout)}, ${json(config)});</script>`
+    `<script>(function(){function draw(){${draw}}` +
+    `if(window.Plotly){draw();return;}` +
+    `var base=(document.body&&document.body.getAttribute('data-base-url'))||'/';` +
+    `fetch(base+'files/'+${src}).then(function(r){if(!r.ok)throw new Error(r.status);return r.text();})` +
+    `.then(function(t){if(!window.Plotly){new Function('define','module','exports',t+'\\n;window.Plotly=Plotly;')();}draw();})` +
+    `.catch(function(e){var d=document.getElementById(${json(id)});if(d)d.textContent='plotly.js could not be loaded ('+e+'): run the notebook from the project root';});` +
+    `})();</script>`
   );
 }
 
@@ -52,7 +77,7 @@ function tslabDisplay(): NotebookDisplay {
 }
 
 /** Shows a plotly chart in the notebook; inlines plotly.js on first use in this kernel. */
-export function showPlot(figure: PlotlyFigure, display: NotebookDisplay = tslabDisplay()): void {
+export function showPlot(figure: Figure, display: NotebookDisplay = tslabDisplay()): void {
   if (!inlinedInKernel) {
     display.html(plotlyScriptTag());
     inlinedInKernel = true;
