@@ -44,6 +44,8 @@ export function notebookServerArgs(opts: { root?: string; port?: number; token?:
   if (opts.port) args.push(`--port=${opts.port}`, '--port-retries=0');
   if (opts.token !== undefined) args.push(`--NotebookApp.token=${opts.token}`);
   if (!opts.openBrowser) args.push('--no-browser');
+  // CI machines and containers run as root, which the server refuses without this flag.
+  if (process.getuid?.() === 0) args.push('--allow-root');
   return { args, env: { ...process.env, JUPYTER_PATH: join(root, 'jupyter') } };
 }
 
