@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { probeVideo } from '../src/video/index.js';
 import { join } from 'node:path';
-import { checkFigure, figureHtml, framePng, plotlyScriptTag, plotlyServedPath, showPlot, type Figure, type NotebookDisplay } from '../src/notebook/index.js';
+import { checkFigure, drawNumber, videoHtml, figureHtml, framePng, plotlyScriptTag, plotlyServedPath, showPlot, type Figure, type NotebookDisplay } from '../src/notebook/index.js';
 
 test('figureHtml embeds the traces as JSON and cannot be broken out of by a </script> in the data', () => {
   const html = figureHtml({ data: [{ y: [1, 2, 3], name: '</script><b>x' }], layout: { title: { text: 't' }, xaxis: { title: { text: 'frame' } }, yaxis: { title: { text: 'v (px)' } } } }, 'p1');
@@ -89,4 +91,36 @@ test('no notebook sets a plain-string chart or axis title', () => {
     });
   }
   assert.deepEqual(offenders, []);
+});
+
+test('drawNumber draws the 5x7 glyph of each digit (checked pixel by pixel for "1")', () => {
+  const f = { width: 20, height: 12, data: new Uint8Array(20 * 12 * 3).fill(128) };
+  drawNumber(f, '1', 0, 0, 1);
+  const at = (x: number, y: number) => f.data[3 * (y * 20 + x)];
+  // Box of 7x9 px from (0,0): one px border, then the glyph rows of "1" ("00100", "01100", ..., "01110").
+  const rows = ['00100', '01100', '00100', '00100', '00100', '00100', '01110'];
+  for (let gy = 0; gy < 7; gy++) for (let gx = 0; gx < 5; gx++) assert.equal(at(1 + gx, 1 + gy), rows[gy][gx] === '1' ? 255 : 0, `(${gx},${gy})`);
+  assert.equal(at(0, 0), 0, 'border is black');
+  assert.equal(at(7, 0), 128, 'outside the box untouched');
+});
+
+test('videoHtml inlines an H.264 mp4 of the side-by-side clips that decodes to every frame', async () => {
+  const mk = (v: number) => Array.from({ length: 6 }, (_, t) => ({ width: 64, height: 48, data: new Uint8Array(64 * 48 * 3).fill((v + 20 * t) % 256) }));
+  const gray = Array.from({ length: 6 }, () => ({ width: 32, height: 24, data: new Uint8Array(32 * 24).fill(200) }));
+  const html = await videoHtml([{ label: 'a <raw>', frames: mk(10) }, { label: 'b', frames: gray }], { fps: 5, height: 48, firstIndex: 30 });
+  assert.match(html, /a &lt;raw&gt;/);
+  assert.match(html, /frames 30-35 at 5 fps/);
+  const b64 = html.match(/src="data:video\/mp4;base64,([^"]+)"/)![1];
+  const dir = mkdtempSync(join(tmpdir(), 'reshoot-nbvideo-'));
+  try {
+    const file = join(dir, 'v.mp4');
+    writeFileSync(file, Buffer.from(b64, 'base64'));
+    const info = await probeVideo(file);
+    // Both tiles 48 px high: 64x48 and 64x48 (gray 32x24 scaled x2), plus a 4 px gap.
+    assert.deepEqual([info.width, info.height, info.frameCount], [132, 48, 6]);
+    assert.equal(info.fps.num / info.fps.den, 5);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  await assert.rejects(videoHtml([{ label: 'a', frames: mk(0) }, { label: 'b', frames: gray.slice(1) }]), /clip "b" has 5 frames/);
 });

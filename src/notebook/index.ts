@@ -12,7 +12,10 @@ import type { Frame, GrayFrame } from '../video/types.js';
 import { packageRoot } from '../util/paths.js';
 import { assertReadable, type Figure } from './chart.js';
 
+import { videoHtml, type VideoClip, type VideoOptions } from './video.js';
+
 export { checkFigure, assertReadable, threshold } from './chart.js';
+export { videoHtml, sideBySideFrames, drawNumber, type VideoClip, type VideoOptions } from './video.js';
 export type { Figure, Layout, Axis, HiddenAxis, AnyAxis, Title, Trace } from './chart.js';
 
 /** The subset of tslab's display object we use; a test can pass its own. */
@@ -122,4 +125,12 @@ export async function showFrames(frames: (Frame | GrayFrame)[], height = 180, di
     .png()
     .toBuffer();
   display.png(new Uint8Array(png));
+}
+
+/**
+ * Plays short clips side by side (same frame count each): e.g.
+ * showVideo([{ label: 'raw', frames: raw }, { label: 'stabilized', frames: out }], { fps: 10, firstIndex: 0 }).
+ */
+export async function showVideo(clips: VideoClip[], opts: VideoOptions = {}, display: NotebookDisplay = tslabDisplay()): Promise<void> {
+  display.html(await videoHtml(clips, opts));
 }
