@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { probeVideo } from '../src/video/index.js';
 import { join } from 'node:path';
-import { checkFigure, drawNumber, videoHtml, figureHtml, framePng, plotlyScriptTag, plotlyServedPath, showPlot, type Figure, type NotebookDisplay } from '../src/notebook/index.js';
+import { checkFigure, differenceFrame, drawNumber, videoHtml, figureHtml, framePng, plotlyScriptTag, plotlyServedPath, showPlot, type Figure, type NotebookDisplay } from '../src/notebook/index.js';
 
 test('figureHtml embeds the traces as JSON and cannot be broken out of by a </script> in the data', () => {
   const html = figureHtml({ data: [{ y: [1, 2, 3], name: '</script><b>x' }], layout: { title: { text: 't' }, xaxis: { title: { text: 'frame' } }, yaxis: { title: { text: 'v (px)' } } } }, 'p1');
@@ -123,4 +123,12 @@ test('videoHtml inlines an H.264 mp4 of the side-by-side clips that decodes to e
     rmSync(dir, { recursive: true, force: true });
   }
   await assert.rejects(videoHtml([{ label: 'a', frames: mk(0) }, { label: 'b', frames: gray.slice(1) }]), /clip "b" has 5 frames/);
+});
+
+test('differenceFrame: largest channel difference times the gain, clipped', () => {
+  const a = { width: 2, height: 1, data: Uint8Array.from([10, 20, 30, 100, 100, 100]) };
+  const b = { width: 2, height: 1, data: Uint8Array.from([12, 20, 25, 0, 100, 100]) };
+  // pixel 0: max(|10-12|, 0, |30-25|) = 5 -> 20 at gain 4; pixel 1: 100 -> 400 -> 255
+  assert.deepEqual([...differenceFrame(a, b, 4).data], [20, 255]);
+  assert.throws(() => differenceFrame(a, { width: 1, height: 1, data: new Uint8Array(3) }), /sizes differ/);
 });

@@ -11,6 +11,7 @@ import sharp from 'sharp';
 import type { Frame, GrayFrame } from '../video/types.js';
 import { packageRoot } from '../util/paths.js';
 import { assertReadable, type Figure } from './chart.js';
+import { ReshootError } from '../util/errors.js';
 
 import { videoHtml, type VideoClip, type VideoOptions } from './video.js';
 
@@ -133,4 +134,23 @@ export async function showFrames(frames: (Frame | GrayFrame)[], height = 180, di
  */
 export async function showVideo(clips: VideoClip[], opts: VideoOptions = {}, display: NotebookDisplay = tslabDisplay()): Promise<void> {
   display.html(await videoHtml(clips, opts));
+}
+
+/**
+ * |a - b| per pixel (largest channel difference) times `gain`, clipped to 255, as a gray frame: white where two
+ * frames differ (plate minus truth, output minus input). Same size required.
+ */
+export function differenceFrame(a: Frame | GrayFrame, b: Frame | GrayFrame, gain = 4): GrayFrame {
+  if (a.width !== b.width || a.height !== b.height) throw new ReshootError(`differenceFrame: sizes differ (${a.width}x${a.height} vs ${b.width}x${b.height})`);
+  const n = a.width * a.height;
+  const ca = a.data.length / n;
+  const cb = b.data.length / n;
+  if (ca !== cb) throw new ReshootError(`differenceFrame: channel counts differ (${ca} vs ${cb})`);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let d = 0;
+    for (let c = 0; c < ca; c++) d = Math.max(d, Math.abs(a.data[i * ca + c] - b.data[i * ca + c]));
+    out[i] = Math.min(255, Math.round(d * gain));
+  }
+  return { width: a.width, height: a.height, data: out };
 }
