@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { probeVideo } from '../src/video/index.js';
 import { join } from 'node:path';
-import { checkFigure, differenceFrame, drawNumber, videoHtml, figureHtml, framePng, plotlyScriptTag, plotlyServedPath, showPlot, type Figure, type NotebookDisplay } from '../src/notebook/index.js';
+import { checkFigure, cropAround, differenceFrame, drawNumber, videoHtml, figureHtml, framePng, plotlyScriptTag, plotlyServedPath, showPlot, type Figure, type NotebookDisplay } from '../src/notebook/index.js';
 
 test('figureHtml embeds the traces as JSON and cannot be broken out of by a </script> in the data', () => {
   const html = figureHtml({ data: [{ y: [1, 2, 3], name: '</script><b>x' }], layout: { title: { text: 't' }, xaxis: { title: { text: 'frame' } }, yaxis: { title: { text: 'v (px)' } } } }, 'p1');
@@ -131,4 +131,15 @@ test('differenceFrame: largest channel difference times the gain, clipped', () =
   // pixel 0: max(|10-12|, 0, |30-25|) = 5 -> 20 at gain 4; pixel 1: 100 -> 400 -> 255
   assert.deepEqual([...differenceFrame(a, b, 4).data], [20, 255]);
   assert.throws(() => differenceFrame(a, { width: 1, height: 1, data: new Uint8Array(3) }), /sizes differ/);
+});
+
+test('cropAround: square around the box with margin, shifted inside the frame at the edges', () => {
+  const W = 40, H = 30;
+  const frame = { width: W, height: H, data: Uint8Array.from({ length: W * H * 3 }, (_, i) => Math.floor(i / 3) % 256) };
+  // box 10x10 at (15,10): side 10*(1+2*0.5) = 20, centred at (20,15) -> x0 10, y0 5; first pixel 5*40+10 = 210
+  const c = cropAround(frame, { x: 15, y: 10, width: 10, height: 10 }, 0.5);
+  assert.deepEqual([c.width, c.height, c.data[0], c.data[3 * 3]], [20, 20, 210, 213]);
+  // at the top-right corner the crop shifts inside: x0 = 40 - 20 = 20, y0 = 0
+  const e = cropAround(frame, { x: 38, y: 0, width: 10, height: 10 }, 0.5);
+  assert.deepEqual([e.width, e.data[0]], [20, 20]);
 });

@@ -154,3 +154,16 @@ export function differenceFrame(a: Frame | GrayFrame, b: Frame | GrayFrame, gain
   }
   return { width: a.width, height: a.height, data: out };
 }
+
+/**
+ * A square crop centred on a box (a person's pose box), `margin` of the box's larger side added on each side,
+ * clamped inside the frame (shifted, not shrunk, at the edges). For stills where the person is small.
+ */
+export function cropAround(frame: Frame, box: { x: number; y: number; width: number; height: number }, margin = 0.5): Frame {
+  const side = Math.min(frame.width, frame.height, Math.max(8, Math.round(Math.max(box.width, box.height) * (1 + 2 * margin))));
+  const x0 = Math.max(0, Math.min(frame.width - side, Math.round(box.x + box.width / 2 - side / 2)));
+  const y0 = Math.max(0, Math.min(frame.height - side, Math.round(box.y + box.height / 2 - side / 2)));
+  const data = new Uint8Array(side * side * 3);
+  for (let y = 0; y < side; y++) data.set(frame.data.subarray(((y0 + y) * frame.width + x0) * 3, ((y0 + y) * frame.width + x0 + side) * 3), y * side * 3);
+  return { width: side, height: side, data };
+}
