@@ -5,7 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { probeVideo } from '../src/video/index.js';
 import { join } from 'node:path';
-import { checkFigure, cropAround, differenceFrame, drawNumber, videoHtml, figureHtml, framePng, plotlyScriptTag, plotlyServedPath, showPlot, type Figure, type NotebookDisplay } from '../src/notebook/index.js';
+import { checkFigure, sweepFigure, cropAround, differenceFrame, drawNumber, videoHtml, figureHtml, framePng, plotlyScriptTag, plotlyServedPath, showPlot, type Figure, type NotebookDisplay } from '../src/notebook/index.js';
 
 test('figureHtml embeds the traces as JSON and cannot be broken out of by a </script> in the data', () => {
   const html = figureHtml({ data: [{ y: [1, 2, 3], name: '</script><b>x' }], layout: { title: { text: 't' }, xaxis: { title: { text: 'frame' } }, yaxis: { title: { text: 'v (px)' } } } }, 'p1');
@@ -142,4 +142,21 @@ test('cropAround: square around the box with margin, shifted inside the frame at
   // at the top-right corner the crop shifts inside: x0 = 40 - 20 = 20, y0 = 0
   const e = cropAround(frame, { x: 38, y: 0, width: 10, height: 10 }, 0.5);
   assert.deepEqual([e.width, e.data[0]], [20, 20]);
+});
+
+test('sweepFigure: fixed traces always visible, each slider step shows only its own traces', () => {
+  const L2 = { title: { text: 'sweep' }, xaxis: { title: { text: 'frame' } }, yaxis: { title: { text: 'x (px)' } } };
+  const fig = sweepFigure({
+    layout: L2,
+    fixed: [{ y: [0], name: 'truth' }],
+    steps: [
+      { label: '5', traces: [{ y: [1], name: 'σ 5' }] },
+      { label: '10', traces: [{ y: [2], name: 'σ 10' }] },
+    ],
+    prefix: 'σ = ',
+  });
+  assert.deepEqual(fig.data.map((t) => t.visible), [undefined, true, false]);
+  const steps = (fig.layout.sliders as { steps: { args: [string, boolean[]] }[] }[])[0].steps;
+  assert.deepEqual(steps.map((s) => s.args[1]), [[true, true, false], [true, false, true]]);
+  assert.deepEqual(checkFigure(fig), []);
 });

@@ -129,3 +129,45 @@ export function threshold(
     annotation: { xref: 'paper', x: 1, xanchor: 'right', yref, y, yanchor: 'bottom', text: label, showarrow: false, font: { color, size: 11 } },
   };
 }
+
+/** One position of a sweep slider: its label and the traces shown there. */
+export interface SweepStep {
+  label: string;
+  traces: Trace[];
+}
+
+/**
+ * A precomputed parameter sweep as one figure with a plotly slider: `fixed`
+ * traces always show, each step's traces show only at that step (plotly
+ * 'restyle' of `visible`), so dragging needs no kernel. Step 0 (or `active`)
+ * is shown first.
+ */
+export function sweepFigure(opts: {
+  layout: Layout;
+  fixed?: Trace[];
+  steps: SweepStep[];
+  /** Slider caption, e.g. "smoothing σ = ". */
+  prefix: string;
+  active?: number;
+}): Figure {
+  if (opts.steps.length === 0) throw new ReshootError('sweepFigure: no steps');
+  const fixed = opts.fixed ?? [];
+  const active = opts.active ?? 0;
+  const data: Trace[] = [...fixed];
+  const owner: number[] = fixed.map(() => -1);
+  opts.steps.forEach((s, k) => {
+    for (const t of s.traces) {
+      data.push({ ...t, visible: k === active });
+      owner.push(k);
+    }
+  });
+  const sliders = [
+    {
+      active,
+      currentvalue: { prefix: opts.prefix },
+      pad: { t: 50 },
+      steps: opts.steps.map((s, k) => ({ label: s.label, method: 'restyle', args: ['visible', owner.map((o) => o === -1 || o === k)] })),
+    },
+  ];
+  return { data, layout: { ...opts.layout, sliders } };
+}

@@ -15,7 +15,7 @@ import { ReshootError } from '../util/errors.js';
 
 import { videoHtml, type VideoClip, type VideoOptions } from './video.js';
 
-export { checkFigure, assertReadable, threshold } from './chart.js';
+export { checkFigure, assertReadable, threshold, sweepFigure, type SweepStep } from './chart.js';
 export { videoHtml, sideBySideFrames, drawNumber, type VideoClip, type VideoOptions } from './video.js';
 export type { Figure, Layout, Axis, HiddenAxis, AnyAxis, Title, Trace } from './chart.js';
 
