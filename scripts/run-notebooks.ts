@@ -1,19 +1,25 @@
 /**
  * Executes every notebook under notebooks/ headless with the committed tslab
  * kernel spec (jupyter/kernels/tslab) and exports an HTML copy of each.
- * Executed copies go to notebooks/.executed/ (git-ignored). Runs all notebooks
- * even when one fails (nbconvert alone stops at the first), then exits 1 if
- * any cell of any notebook failed.
+ * Executed copies go to notebooks/executed/ (git-ignored; not a dot-folder, so
+ * a notebook server can open them). Each exported HTML is then opened in
+ * headless Chromium: every chart must render with a title and titled axes
+ * (src/notebook/html-check.ts), and a screenshot of the page top lands next to
+ * it (NAME.png). RESHOOT_NOTEBOOK_CHECK=0 skips the browser check. Runs all
+ * notebooks even when one fails (nbconvert alone stops at the first), then
+ * exits 1 if any cell of any notebook failed.
  *
  *   npm run notebooks [-- name-filter]
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { chartProblems, renderedCharts, renderedDom, screenshot } from '../src/notebook/html-check.js';
 
 const root = process.cwd();
 const notebooksDir = join(root, 'notebooks');
-const outDir = join(notebooksDir, '.executed');
+const outDir = join(notebooksDir, 'executed');
+const browserCheck = process.env.RESHOOT_NOTEBOOK_CHECK !== '0';
 const jupyter = process.env.JUPYTER ?? (existsSync('/usr/bin/jupyter') ? '/usr/bin/jupyter' : 'jupyter');
 const filter = process.argv[2];
 
@@ -61,7 +67,19 @@ for (const nb of notebooks) {
     console.error(`FAIL ${nb} html export\n${html.stderr}`);
     continue;
   }
-  console.log(`ok   ${nb} (${seconds} s) -> ${join('notebooks/.executed', nb.replace(/\.ipynb$/, '.html'))}`);
+  const htmlFile = join(outDir, nb.replace(/\.ipynb$/, '.html'));
+  if (browserCheck) {
+    const charts = renderedCharts(renderedDom(htmlFile));
+    const problems = chartProblems(charts);
+    screenshot(htmlFile, htmlFile.replace(/\.html$/, '.png'));
+    if (problems.length) {
+      failed.push(`${nb} (charts)`);
+      console.error(`FAIL ${nb}: ${problems.length} unreadable chart(s)\n  ${problems.join('\n  ')}`);
+      continue;
+    }
+    console.log(`     ${nb}: ${charts.length} charts rendered, all titled`);
+  }
+  console.log(`ok   ${nb} (${seconds} s) -> ${join('notebooks/executed', nb.replace(/\.ipynb$/, '.html'))}`);
 }
 
 console.log(`notebooks: ${notebooks.length - failed.length} passed, ${failed.length} failed`);

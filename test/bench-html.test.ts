@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { emptyRow, judgeRow, DEFAULT_BUDGETS, summaryRow, toCsv } from '../src/bench/index.js';
+import { emptyRow, judgeRow, DEFAULT_BUDGETS, summaryRow, toCsv, reportHtml } from '../src/bench/index.js';
 import { runCli } from './helpers.js';
 
 let dir: string;
@@ -40,4 +40,25 @@ test('reshoot bench --html --from writes the report; refuses to overwrite; clear
   const missing = await runCli(['bench', '--html', join(dir, 'x.html'), '--from', join(dir, 'nope.csv')]);
   assert.notEqual(missing.code, 0);
   assert.match(missing.stderr, /nope\.csv not found/);
+});
+
+test('the report says per failing cell the value and the limit, and why an n/a cell is n/a', () => {
+  const rows = sampleRows();
+  const html = reportHtml(rows);
+  // Config a: segment 1 took 33 s against the 30 s budget (stated as "under 30 s").
+  assert.ok(html.includes('fail: wall time 33.0 s ≥ 30 s (segment 1 of 2)'), 'time cell names value and limit');
+  // Config a: peaks 20000 and 30000 MiB = 20.97 and 31.46 GB, both under 45 GB.
+  assert.ok(html.includes('pass: max 31.5 GB &lt; 45 GB'));
+  assert.ok(html.includes('n/a: no GPU here'), 'config b has no GPU reading and says why');
+  assert.ok(html.includes('n/a: no poses'));
+  // One chart per metric, broken down per dataset, limits drawn.
+  assert.match(html, /id="chart-ewarp_ratio"/);
+  assert.match(html, /"text":"limit 1.5"/);
+});
+
+test('the environment is a table of dotted keys, not raw JSON', () => {
+  const html = reportHtml(sampleRows(), { environment: { node: 'v20', cpu: { model: 'X', cores: 2 }, gpus: [] } });
+  assert.match(html, /<tr><th>cpu\.model<\/th><td>X<\/td><\/tr>/);
+  assert.match(html, /<tr><th>cpu\.cores<\/th><td>2<\/td><\/tr>/);
+  assert.ok(!html.includes('"cpu"'));
 });

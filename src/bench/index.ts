@@ -38,6 +38,11 @@ export {
   stabilizationFigure,
   kernelsFigure,
   summaryTable,
+  environmentTable,
+  metricFigure,
+  reportMetrics,
+  checkCell,
   type NamedFigure,
+  type ReportMetric,
 } from './report.js';
 export * from './validate.js';

@@ -5,11 +5,19 @@
  */
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import type { Frame, GrayFrame } from '../video/types.js';
 import { packageRoot } from '../util/paths.js';
+import { assertReadable, type Figure } from './chart.js';
+import { ReshootError } from '../util/errors.js';
+
+import { videoHtml, type VideoClip, type VideoOptions } from './video.js';
+
+export { checkFigure, assertReadable, threshold, sweepFigure, type SweepStep } from './chart.js';
+export { videoHtml, sideBySideFrames, drawNumber, type VideoClip, type VideoOptions } from './video.js';
+export type { Figure, Layout, Axis, HiddenAxis, AnyAxis, Title, Trace } from './chart.js';
 
 /** The subset of tslab's display object we use; a test can pass its own. */
 export interface NotebookDisplay {
@@ -17,11 +25,8 @@ export interface NotebookDisplay {
   png(b: Uint8Array): void;
 }
 
-export interface PlotlyFigure {
-  data: unknown[];
-  layout?: Record<string, unknown>;
-  config?: Record<string, unknown>;
-}
+/** Kept for existing callers: the typed figure (title objects required). */
+export type PlotlyFigure = Figure;
 
 const requireFromRoot = (): NodeRequire => createRequire(join(packageRoot(), 'package.json'));
 
@@ -34,14 +39,38 @@ export function plotlyScriptTag(): string {
   return `<script>(function(){var define=undefined;var module=undefined;var exports=undefined;\n${plotlySource}\n;window.Plotly=Plotly;})();</script>`;
 }
 
-/** A chart as self-contained HTML that expects window.Plotly to be present. */
-export function figureHtml(figure: PlotlyFigure, id = `plot-${randomBytes(6).toString('hex')}`): string {
-  const layout: Record<string, unknown> = { margin: { t: 40, r: 20, b: 40, l: 50 }, ...figure.layout };
+/**
+ * Where a notebook server rooted at the project serves plotly.js from. After a
+ * browser reload the page has lost window.Plotly while the kernel still thinks
+ * it inlined it, so each chart falls back to loading this file itself.
+ */
+export function plotlyServedPath(): string {
+  return `node_modules/plotly.js-dist-min/${basename(requireFromRoot().resolve('plotly.js-dist-min'))}`;
+}
+
+/**
+ * A chart as self-contained HTML. It draws with window.Plotly when present (the
+ * inlined bundle: exported HTML, first run); otherwise it fetches plotly.js from
+ * the notebook server's /files/ route and evaluates it with AMD hidden, as
+ * plotlyScriptTag does. Throws a ReshootError for an unreadable figure (no title,
+ * an axis without a title; see checkFigure).
+ */
+export function figureHtml(figure: Figure, id = `plot-${randomBytes(6).toString('hex')}`): string {
+  assertReadable(figure);
+  const layout: Record<string, unknown> = { margin: { t: 50, r: 20, b: 50, l: 60 }, ...figure.layout };
   const config = { responsive: true, displaylogo: false, ...figure.config };
   const json = (v: unknown) => JSON.stringify(v).replace(/</g, '\\u003c');
+  const draw = `Plotly.newPlot(${json(id)}, ${json(figure.data)}, ${json(layout)}, ${json(config)});`;
+  const src = json(plotlyServedPath());
   return (
     `<div id="${id}" class="reshoot-plot" style="width:100%;height:${Number(layout.height ?? 420)}px"></div>` +
-    `<script>Plotly.newPlot(${json(id)}, ${json(figure.data)}, ${json(layout)}, ${json(config)});</script>`
+    `<script>(function(){function draw(){${draw}}` +
+    `if(window.Plotly){draw();return;}` +
+    `var base=(document.body&&document.body.getAttribute('data-base-url'))||'/';` +
+    `fetch(base+'files/'+${src}).then(function(r){if(!r.ok)throw new Error(r.status);return r.text();})` +
+    `.then(function(t){if(!window.Plotly){new Function('define','module','exports',t+'\\n;window.Plotly=Plotly;')();}draw();})` +
+    `.catch(function(e){var d=document.getElementById(${json(id)});if(d)d.textContent='plotly.js could not be loaded ('+e+'): run the notebook from the project root';});` +
+    `})();</script>`
   );
 }
 
@@ -52,7 +81,7 @@ function tslabDisplay(): NotebookDisplay {
 }
 
 /** Shows a plotly chart in the notebook; inlines plotly.js on first use in this kernel. */
-export function showPlot(figure: PlotlyFigure, display: NotebookDisplay = tslabDisplay()): void {
+export function showPlot(figure: Figure, display: NotebookDisplay = tslabDisplay()): void {
   if (!inlinedInKernel) {
     display.html(plotlyScriptTag());
     inlinedInKernel = true;
@@ -97,4 +126,44 @@ export async function showFrames(frames: (Frame | GrayFrame)[], height = 180, di
     .png()
     .toBuffer();
   display.png(new Uint8Array(png));
+}
+
+/**
+ * Plays short clips side by side (same frame count each): e.g.
+ * showVideo([{ label: 'raw', frames: raw }, { label: 'stabilized', frames: out }], { fps: 10, firstIndex: 0 }).
+ */
+export async function showVideo(clips: VideoClip[], opts: VideoOptions = {}, display: NotebookDisplay = tslabDisplay()): Promise<void> {
+  display.html(await videoHtml(clips, opts));
+}
+
+/**
+ * |a - b| per pixel (largest channel difference) times `gain`, clipped to 255, as a gray frame: white where two
+ * frames differ (plate minus truth, output minus input). Same size required.
+ */
+export function differenceFrame(a: Frame | GrayFrame, b: Frame | GrayFrame, gain = 4): GrayFrame {
+  if (a.width !== b.width || a.height !== b.height) throw new ReshootError(`differenceFrame: sizes differ (${a.width}x${a.height} vs ${b.width}x${b.height})`);
+  const n = a.width * a.height;
+  const ca = a.data.length / n;
+  const cb = b.data.length / n;
+  if (ca !== cb) throw new ReshootError(`differenceFrame: channel counts differ (${ca} vs ${cb})`);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) {
+    let d = 0;
+    for (let c = 0; c < ca; c++) d = Math.max(d, Math.abs(a.data[i * ca + c] - b.data[i * ca + c]));
+    out[i] = Math.min(255, Math.round(d * gain));
+  }
+  return { width: a.width, height: a.height, data: out };
+}
+
+/**
+ * A square crop centred on a box (a person's pose box), `margin` of the box's larger side added on each side,
+ * clamped inside the frame (shifted, not shrunk, at the edges). For stills where the person is small.
+ */
+export function cropAround(frame: Frame, box: { x: number; y: number; width: number; height: number }, margin = 0.5): Frame {
+  const side = Math.min(frame.width, frame.height, Math.max(8, Math.round(Math.max(box.width, box.height) * (1 + 2 * margin))));
+  const x0 = Math.max(0, Math.min(frame.width - side, Math.round(box.x + box.width / 2 - side / 2)));
+  const y0 = Math.max(0, Math.min(frame.height - side, Math.round(box.y + box.height / 2 - side / 2)));
+  const data = new Uint8Array(side * side * 3);
+  for (let y = 0; y < side; y++) data.set(frame.data.subarray(((y0 + y) * frame.width + x0) * 3, ((y0 + y) * frame.width + x0 + side) * 3), y * side * 3);
+  return { width: side, height: side, data };
 }

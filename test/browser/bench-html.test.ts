@@ -77,8 +77,9 @@ test('the report renders every chart in headless Chromium with no network', () =
   assert.doesNotMatch(html, /<link[^>]+href=/);
   writeFileSync(file, html);
   const charts = svgsPerChart(renderedDom(file));
-  // time, gpu, stabilization, flicker, feet, kernels
-  assert.deepEqual([...charts.keys()], ['chart-time', 'chart-gpu', 'chart-stabilization', 'chart-flicker', 'chart-feet', 'chart-kernels']);
+  // time, gpu, one chart per quality metric (one unit per axis), kernels
+  const metrics = ['ewarp_ratio', 'tof', 'seam_score', 'jitter_px', 'intentional_error_px', 'residual_shake_px', 'skate_ratio', 'slide_p95_px', 'max_jump_px'];
+  assert.deepEqual([...charts.keys()], ['chart-time', 'chart-gpu', ...metrics.map((m) => `chart-${m}`), 'chart-kernels']);
   for (const [id, n] of charts) assert.ok(n >= 1, `${id} did not render (no .main-svg)`);
 });
 
@@ -88,7 +89,7 @@ test('a chart with nothing to plot says why (no GPU: reason) and still renders',
   writeFileSync(file, reportHtml(rows));
   const dom = renderedDom(file);
   const charts = svgsPerChart(dom);
-  assert.equal(charts.size, 5);
+  assert.equal(charts.size, 11);
   for (const [id, n] of charts) assert.ok(n >= 1, `${id} did not render`);
   assert.match(dom, /no GPU: no GPU here/);
   assert.match(dom, /not measured: no poses/);

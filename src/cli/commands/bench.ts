@@ -152,7 +152,9 @@ function compareMode(opts: BenchCliOptions): void {
 
 async function htmlMode(opts: BenchCliOptions): Promise<void> {
   const results = join(packageRoot(), 'results');
-  const from = opts.from ? resolve(opts.from) : latestResult(results, 'validation');
+  // Newest timestamped run in results/, else the committed baseline (a clean clone has only that).
+  const baseline = join(results, 'baseline-validation.csv');
+  const from = opts.from ? resolve(opts.from) : (latestResult(results, 'validation') ?? (existsSync(baseline) ? baseline : undefined));
   if (!from) throw new ReshootError(`no validation CSV in ${results}; run \`reshoot bench\` first or pass --from <csv>`);
   const rows = readCsv(from);
   if (!rows.some((r) => r.row_type === 'segment')) throw new ReshootError(`${from} has no segment rows; is it a validation CSV?`);
