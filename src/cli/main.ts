@@ -10,6 +10,7 @@ import { installExitCleanup, setInterruptMessage } from '../util/cleanup.js';
 import { isReshootError } from '../util/errors.js';
 import { assertNotAnInput } from '../util/inputs.js';
 import { benchCommand } from './commands/bench.js';
+import { exportCommand, finishCommand } from './commands/export.js';
 import { datasetsFetchCommand, datasetsListCommand, datasetsSynthCommand } from './commands/datasets.js';
 import { demoCommand } from './commands/demo.js';
 import { contactsCommand, footlockCommand } from './commands/footlock.js';
@@ -401,6 +402,36 @@ const COMMANDS: Entry[] = [
       ),
     action: batchCommand,
     resumable: true,
+  },
+  {
+    path: 'export',
+    define: (c) =>
+      pipelineOptions(
+        c
+          .description('write the Decompose results in an external model\'s input layout: --format wan-animate (Wan2.2-Animate replace mode: src_ref.png, src_pose/face/bg/mask.mp4, reshoot-export.json, run/)')
+          .argument('<input>', 'video file')
+          .requiredOption('--format <name>', 'wan-animate')
+          .requiredOption('-o, --out <folder>', 'folder to write (Wan\'s --src_root_path)')
+          .option('--refert-num <n>', '1 or 5: frames guiding each next clip; pass the same to generate.py --refert_num (required)', parseInteger)
+          .option('--clip-len <n>', 'frames per clip, 4n+1 (default 77, Wan\'s default)', parseInteger)
+          .option('--fps <rate>', 'output frame rate (default 30, Wan\'s default) or "source"')
+          .option('--area <WxH>', 'target area (default 1280x720): sides become multiples of 16, aspect kept')
+          .option('--reference <image>', 'the character image (src_ref.png); default: reshoot\'s reference frame of the subject'),
+      ),
+    action: exportCommand,
+    files: (a, o) => ({ reads: [a[0], o.config, o.reference], writes: [o.out] }),
+  },
+  {
+    path: 'finish',
+    define: (c) =>
+      c
+        .description('take an external model\'s video (made from a `reshoot export` folder) through temporal, composite (original), foot lock, blend and re-shake at the input\'s size and fps')
+        .argument('<generated>', 'the model\'s output video (e.g. Wan\'s generated.mp4)')
+        .requiredOption('--run <folder>', 'the export folder')
+        .requiredOption('-o, --out <file>', 'output video (.mp4)')
+        .option('--overwrite', 'replace an existing output'),
+    action: finishCommand,
+    files: (a, o) => ({ reads: [a[0]], writes: [o.out] }),
   },
 ];
 

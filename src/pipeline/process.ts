@@ -62,6 +62,8 @@ export interface ProcessOptions {
   chunkFrames?: number;
   /** Threads for the pose/mask models (default: onnxruntime's choice). */
   threads?: number;
+  /** A generator object instead of `config.generator.spec` (finish-external.ts hands in the model's finished video this way). */
+  generator?: Generator;
 }
 
 export interface ProcessResult {
@@ -82,7 +84,7 @@ const SEGMENT_CLIP_CRF = 4; // near-lossless intermediate: seams and flicker are
 const KEEP_UNCHANGED_LEVELS = 4;
 
 /** What one run knows once the whole-video steps are done; the segment chain and finish read it. */
-interface RunState {
+export interface RunState {
   cfg: PipelineConfig;
   info: VideoInfo;
   input: string;
@@ -122,7 +124,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   emit({ type: 'stage-end', stage: 'probe' });
   preflightProcess({ input, output, runDir, info, config: cfg, overwrite: opts.overwrite, resume: opts.resume });
   // The generator first: a bad spec, sidecar or model fails before any frame is processed.
-  const generator: Generator = await createGenerator(cfg.generator.spec, {
+  const generator: Generator = opts.generator ?? await createGenerator(cfg.generator.spec, {
     synthetic: { seed: cfg.generator.seed },
     cmd: { timeoutMs: cfg.generator.timeoutSeconds * 1000 },
     onnx: { releaseBetweenSegments: cfg.generator.releaseBetweenSegments },
@@ -246,7 +248,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
 }
 
 /** decompose -> stabilize -> plate -> contacts: everything before the segment plan. */
-async function wholeVideoSteps(
+export async function wholeVideoSteps(
   steps: StepRunner,
   a: { cfg: PipelineConfig; info: VideoInfo; input: string; generator: Generator; notes: string[]; signal?: AbortSignal; threads?: number },
 ): Promise<RunState> {
@@ -362,7 +364,7 @@ async function wholeVideoSteps(
   return { cfg, info, input, cv, dec, transforms, canvas, track, plate, reference, contacts: contacts && track ? contacts : null, ankleEstimator, releaseAnkleEstimator, generator: a.generator, mode };
 }
 
-function planStep(run: RunFolder, s: RunState) {
+export function planStep(run: RunFolder, s: RunState) {
   const { cfg } = s;
   return {
     name: 'plan' as const,
