@@ -11,6 +11,7 @@ import { createOnnxGenerator, type OnnxGeneratorOptions } from './onnx.js';
 import { createStyleGenerator, type StyleGeneratorOptions } from './style/index.js';
 import { SYNTHETIC_DESCRIPTION, createSyntheticPerturbation, type SyntheticOptions } from './synthetic.js';
 import { createRecolorGenerator } from './recolor.js';
+import { createWanAnimateGenerator, type WanAnimateGeneratorOptions } from './wan-animate/index.js';
 import { validateGeneratedFrames, validateSegmentInput, type Generator, type SegmentInput } from './types.js';
 
 export * from './types.js';
@@ -43,6 +44,7 @@ export { renderPoseMap, renderPoseMapSync, POSE_MAP_COLORS } from './pose-map.js
 export { frameFileName, writePng, readRgb } from './images.js';
 export * from './synthetic.js';
 export * from './style/index.js';
+export * from './wan-animate/index.js';
 
 /** Returns the input frames unchanged (copies): a stand-in that tests the plumbing. */
 export function createPassthroughGenerator(): Generator {
@@ -95,15 +97,17 @@ export interface GeneratorOptions {
   onnx?: OnnxGeneratorOptions;
   /** style: working size (short side, default 384), scope ('frame' | 'subject'), threads, provider. */
   style?: StyleGeneratorOptions;
+  /** wan-animate: refert_num, clip_len, fps, area, character image; its timeout defaults to cmd.timeoutMs. */
+  wanAnimate?: WanAnimateGeneratorOptions;
 }
 
 /** The generator names the parser knows (for help texts). */
-export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>', 'style:<name|folder>'] as const;
+export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>', 'style:<name|folder>', 'wan-animate:<command>'] as const;
 
 /** Splits a --generator value into kind and argument; throws ReshootError for unknown names. */
 export function parseGeneratorSpec(
   spec: string,
-): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } | { kind: 'style'; style: string } {
+): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } | { kind: 'style'; style: string } | { kind: 'wan-animate'; command: string } {
   const s = spec.trim();
   if (s === 'passthrough' || s === 'synthetic' || s === 'subject-recolor') return { kind: s };
   if (s.startsWith('cmd:')) {
@@ -120,6 +124,11 @@ export function parseGeneratorSpec(
     const style = s.slice(6).trim();
     if (!style) throw new ReshootError('generator style: needs a style name or weights folder after "style:", e.g. style:matta');
     return { kind: 'style', style };
+  }
+  if (s.startsWith('wan-animate:')) {
+    const command = s.slice('wan-animate:'.length).trim();
+    if (!command) throw new ReshootError('generator wan-animate: needs a command after "wan-animate:", e.g. wan-animate:"python generate.py ... --src_root_path {src_root} --refert_num {refert_num} --replace_flag --save_file {out}"');
+    return { kind: 'wan-animate', command };
   }
   throw new ReshootError(`unknown generator "${spec}": use one of ${GENERATOR_SPECS.join(', ')}`);
 }
@@ -145,5 +154,7 @@ export async function createGenerator(spec: string, opts: GeneratorOptions = {})
       return createOnnxGenerator(p.model, opts.onnx);
     case 'style':
       return createStyleGenerator(p.style, opts.style);
+    case 'wan-animate':
+      return createWanAnimateGenerator(p.command, { timeoutMs: opts.cmd?.timeoutMs, env: opts.cmd?.env, cwd: opts.cmd?.cwd, ...opts.wanAnimate });
   }
 }

@@ -4,3 +4,4 @@
  */
 export * from './conventions.js';
 export * from './folder.js';
+export * from './generator.js';
