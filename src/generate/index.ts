@@ -12,6 +12,7 @@ import { createStyleGenerator, type StyleGeneratorOptions } from './style/index.
 import { SYNTHETIC_DESCRIPTION, createSyntheticPerturbation, type SyntheticOptions } from './synthetic.js';
 import { createRecolorGenerator } from './recolor.js';
 import { createWanAnimateGenerator, type WanAnimateGeneratorOptions } from './wan-animate/index.js';
+import { createComfyUIGenerator, type ComfyUIGeneratorOptions } from './comfyui/index.js';
 import { validateGeneratedFrames, validateSegmentInput, type Generator, type SegmentInput } from './types.js';
 
 export * from './types.js';
@@ -45,6 +46,7 @@ export { frameFileName, writePng, readRgb } from './images.js';
 export * from './synthetic.js';
 export * from './style/index.js';
 export * from './wan-animate/index.js';
+export * from './comfyui/index.js';
 
 /** Returns the input frames unchanged (copies): a stand-in that tests the plumbing. */
 export function createPassthroughGenerator(): Generator {
@@ -99,15 +101,17 @@ export interface GeneratorOptions {
   style?: StyleGeneratorOptions;
   /** wan-animate: refert_num, clip_len, fps, area, character image; its timeout defaults to cmd.timeoutMs. */
   wanAnimate?: WanAnimateGeneratorOptions;
+  /** comfyui: the workflow (required), timeout, seed, output node. */
+  comfyui?: ComfyUIGeneratorOptions;
 }
 
 /** The generator names the parser knows (for help texts). */
-export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>', 'style:<name|folder>', 'wan-animate:<command>'] as const;
+export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>', 'style:<name|folder>', 'wan-animate:<command>', 'comfyui:<url> --workflow <api.json>'] as const;
 
 /** Splits a --generator value into kind and argument; throws ReshootError for unknown names. */
 export function parseGeneratorSpec(
   spec: string,
-): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } | { kind: 'style'; style: string } | { kind: 'wan-animate'; command: string } {
+): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } | { kind: 'style'; style: string } | { kind: 'wan-animate'; command: string } | { kind: 'comfyui'; url: string } {
   const s = spec.trim();
   if (s === 'passthrough' || s === 'synthetic' || s === 'subject-recolor') return { kind: s };
   if (s.startsWith('cmd:')) {
@@ -129,6 +133,11 @@ export function parseGeneratorSpec(
     const command = s.slice('wan-animate:'.length).trim();
     if (!command) throw new ReshootError('generator wan-animate: needs a command after "wan-animate:", e.g. wan-animate:"python generate.py ... --src_root_path {src_root} --refert_num {refert_num} --replace_flag --save_file {out}"');
     return { kind: 'wan-animate', command };
+  }
+  if (s.startsWith('comfyui:')) {
+    const url = s.slice('comfyui:'.length).trim();
+    if (!url) throw new ReshootError('generator comfyui: needs the server URL after "comfyui:", e.g. comfyui:http://127.0.0.1:8188 --workflow wf.json');
+    return { kind: 'comfyui', url };
   }
   throw new ReshootError(`unknown generator "${spec}": use one of ${GENERATOR_SPECS.join(', ')}`);
 }
@@ -156,5 +165,8 @@ export async function createGenerator(spec: string, opts: GeneratorOptions = {})
       return createStyleGenerator(p.style, opts.style);
     case 'wan-animate':
       return createWanAnimateGenerator(p.command, { timeoutMs: opts.cmd?.timeoutMs, env: opts.cmd?.env, cwd: opts.cmd?.cwd, ...opts.wanAnimate });
+    case 'comfyui':
+      if (!opts.comfyui?.workflow) throw new ReshootError('generator comfyui: needs --workflow <api-format.json> (config generator.workflow)');
+      return createComfyUIGenerator(p.url, opts.comfyui);
   }
 }

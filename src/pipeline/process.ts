@@ -129,6 +129,8 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     cmd: { timeoutMs: cfg.generator.timeoutSeconds * 1000 },
     onnx: { releaseBetweenSegments: cfg.generator.releaseBetweenSegments },
     style: { size: cfg.generator.size, scope: cfg.generator.scope },
+    wanAnimate: { refertNum: cfg.generator.refertNum },
+    comfyui: cfg.generator.workflow ? { workflow: cfg.generator.workflow, seed: cfg.generator.seed, timeoutMs: cfg.generator.timeoutSeconds * 1000 } : undefined,
   });
   if (info.frameCount < 2) {
     await generator.close();

@@ -7,7 +7,6 @@ export const EXPORT_FORMATS = ['wan-animate'] as const;
 
 export interface ExportCliOptions extends Omit<ProcessCliOptions, 'runDir' | 'json'> {
   format: string;
-  refertNum?: number;
   clipLen?: number;
   fps?: string;
   area?: string;
