@@ -22,6 +22,8 @@ export interface CmdGeneratorOptions {
   poseMaps?: boolean;
   /** Delete the segment's in/ folder after its frames were read back. Default false (kept for inspection and resuming). */
   cleanInputs?: boolean;
+  /** The command's pid as it starts, with the segment (the bench's GPU sampler follows its process tree). */
+  onSpawn?: (pid: number, segment: number) => void;
 }
 
 /** A command that exited badly; the message carries the exit code and the tail of stderr. */
@@ -194,6 +196,7 @@ export function createCmdGenerator(command: string, opts: CmdGeneratorOptions = 
       stdoutPath: L.stdout,
       stderrPath: L.stderr,
       signal: input.signal,
+      onSpawn: opts.onSpawn ? (pid) => opts.onSpawn!(pid, input.segmentIndex) : undefined,
     });
     const frames = await readSegmentOutput(L.out, count, name, input.segmentIndex);
     validateGeneratedFrames(frames, input, name);

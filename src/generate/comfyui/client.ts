@@ -122,9 +122,11 @@ export class ComfyUIClient {
     const ws = new WebSocket(wsUrl);
     const early: Array<{ type: string; data: Record<string, unknown> }> = [];
     let promptId: string | null = null;
-    let settle: ((r: { ok: true } | { ok: false; error: ReshootError; interrupt?: boolean; checkHistory?: boolean }) => void) | null = null;
-    const finished = new Promise<{ ok: true } | { ok: false; error: ReshootError; interrupt?: boolean; checkHistory?: boolean }>((r) => (settle = r));
-    const done = (r: Parameters<NonNullable<typeof settle>>[0]) => {
+    // No error = the prompt finished.
+    type Outcome = { error?: ReshootError; interrupt?: boolean; checkHistory?: boolean };
+    let settle: ((r: Outcome) => void) | null = null;
+    const finished = new Promise<Outcome>((r) => (settle = r));
+    const done = (r: Outcome) => {
       const s = settle;
       settle = null;
       s?.(r);
@@ -133,13 +135,13 @@ export class ComfyUIClient {
       const d = m.data ?? {};
       if (d.prompt_id !== undefined && d.prompt_id !== promptId) return; // another client's prompt
       if (m.type === 'progress') o.onProgress?.({ node: (d.node as string) ?? null, value: Number(d.value), max: Number(d.max) });
-      else if (m.type === 'executing' && d.node === null && d.prompt_id === promptId) done({ ok: true });
-      else if (m.type === 'execution_success') done({ ok: true });
+      else if (m.type === 'executing' && d.node === null && d.prompt_id === promptId) done({});
+      else if (m.type === 'execution_success') done({});
       else if (m.type === 'execution_error') {
         const msg = String(d.exception_message ?? 'unknown error').trim().split('\n')[0];
-        done({ ok: false, error: new ReshootError(`comfyui: prompt ${promptId} failed in node ${String(d.node_id)} (${String(d.node_type)}): ${msg}`) });
+        done({ error: new ReshootError(`comfyui: prompt ${promptId} failed in node ${String(d.node_id)} (${String(d.node_type)}): ${msg}`) });
       } else if (m.type === 'execution_interrupted') {
-        done({ ok: false, error: new ReshootError(`comfyui: prompt ${promptId} was interrupted on the server (node ${String(d.node_id ?? '?')})`) });
+        done({ error: new ReshootError(`comfyui: prompt ${promptId} was interrupted on the server (node ${String(d.node_id ?? '?')})`) });
       }
     };
     ws.on('message', (raw, isBinary) => {
@@ -153,7 +155,7 @@ export class ComfyUIClient {
       if (promptId === null) early.push(m);
       else handle(m);
     });
-    ws.on('close', (code) => done({ ok: false, checkHistory: true, error: new ReshootError(`comfyui: the WebSocket to ${this.base} dropped (code ${code}) before prompt ${promptId ?? '(not queued)'} finished`) }));
+    ws.on('close', (code) => done({ checkHistory: true, error: new ReshootError(`comfyui: the WebSocket to ${this.base} dropped (code ${code}) before prompt ${promptId ?? '(not queued)'} finished`) }));
     ws.on('error', () => undefined); // 'close' follows and says it
     await new Promise<void>((resolveOpen, reject) => {
       const t = setTimeout(() => reject(new ReshootError(`comfyui: no WebSocket connection to ${wsUrl} within 10 s`)), 10_000);
@@ -167,8 +169,8 @@ export class ComfyUIClient {
       });
     });
 
-    const timer = setTimeout(() => done({ ok: false, interrupt: true, error: new ReshootError(`comfyui: prompt ${promptId ?? ''} timed out after ${o.timeoutMs / 1000} s (sent /interrupt)`) }), o.timeoutMs);
-    const onAbort = () => done({ ok: false, interrupt: true, error: new ReshootError(`comfyui: cancelled; sent /interrupt for prompt ${promptId ?? ''}`) });
+    const timer = setTimeout(() => done({ interrupt: true, error: new ReshootError(`comfyui: prompt ${promptId ?? ''} timed out after ${o.timeoutMs / 1000} s (sent /interrupt)`) }), o.timeoutMs);
+    const onAbort = () => done({ interrupt: true, error: new ReshootError(`comfyui: cancelled; sent /interrupt for prompt ${promptId ?? ''}`) });
     o.signal?.addEventListener('abort', onAbort, { once: true });
     hookExit();
     try {
@@ -194,7 +196,7 @@ export class ComfyUIClient {
       inFlight.add(this.base);
       for (const m of early.splice(0)) handle(m);
       const result = await finished;
-      if (!result.ok) {
+      if (result.error) {
         if (result.interrupt) await this.interrupt();
         if (result.checkHistory) {
           // The socket may drop right after the end: /history is the record.
