@@ -174,13 +174,16 @@ test('export writes the five files at 30 fps, the Wan size, mask polarity that m
   assert.ok(white >= 0.9 * (x1 - x0 + 1) * (y1 - y0 + 1), 'box-filled');
 });
 
-test('export refuses a missing --refert-num, a bad one, and a non-empty folder, each in one line', async () => {
+test('export refuses a missing --refert-num, a bad one, segments that do not fit, and a non-empty folder, each in one line', async () => {
   const out = join(dir, 'exp2');
   let r = await runCli(['export', clip, '--format', 'wan-animate', '-o', out]);
   assert.notEqual(r.code, 0);
   assert.match(r.stderr, /--refert-num 1\|5 is required/);
   r = await runCli(['export', clip, '--format', 'wan-animate', '-o', out, '--refert-num', '77']);
   assert.match(r.stderr, /--refert-num must be 1 or 5/);
+  // process's own checks run first: 20 frames do not fit the default 3 segments (finish would fail later).
+  r = await runCli(['export', clip, '--format', 'wan-animate', '-o', out, '--refert-num', '1']);
+  assert.match(r.stderr, /20 frames are too few for 3 segments/);
   r = await runCli(['export', clip, '--format', 'other', '-o', out, '--refert-num', '1']);
   assert.match(r.stderr, /--format must be one of wan-animate/);
   r = await runCli(['export', clip, '--format', 'wan-animate', '-o', join(dir, 'exp'), '--refert-num', '1']);

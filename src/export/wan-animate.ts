@@ -26,11 +26,12 @@ import {
 import { toCanvas } from '../pipeline/canvas.js';
 import type { PipelineConfig } from '../pipeline/config.js';
 import { stageReporter, type PipelineListener } from '../pipeline/events.js';
+import { preflightProcess } from '../pipeline/preflight.js';
 import { planStep, wholeVideoSteps } from '../pipeline/process.js';
 import { RUN_FILES, RunFolder } from '../pipeline/run-folder.js';
 import { StepRunner } from '../pipeline/steps.js';
 import { collectVersions } from '../pipeline/versions.js';
-import { writeJsonAtomic } from '../util/atomic.js';
+import { ensureDir, writeJsonAtomic } from '../util/atomic.js';
 import { ReshootError } from '../util/errors.js';
 import { decodeFrames, probeVideo, type Rational } from '../video/index.js';
 
@@ -119,6 +120,10 @@ export async function exportWanAnimate(opts: WanAnimateExportOptions): Promise<W
   const info = await probeVideo(input);
   emit({ type: 'stage-end', stage: 'probe' });
   if (info.frameCount < 2) throw new ReshootError(`${opts.input} has ${info.frameCount} frame(s): the export needs at least 2`);
+  // The checks `reshoot process` makes (segments that fit, --subject inside the frame, writable folders), so
+  // that `reshoot finish` on this export cannot fail on them later.
+  await ensureDir(dir);
+  preflightProcess({ input, output: join(dir, 'finished.mp4'), runDir, info, config: cfg, inputs: opts.reference ? [opts.reference] : [], overwrite: true, resume: true });
   const st = statSync(input);
   const { run } = await RunFolder.open(
     runDir,
