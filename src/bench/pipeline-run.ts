@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import { readContacts, planFootLock } from '../footlock/index.js';
 import { coverage, croppingRatio, distortion, compareWithTruth, footSliding, lockJump, measureFlicker, residualJitter, stabilityScore } from '../metrics/index.js';
 import { resolveConfig, type PipelineOverrides, type PresetName } from '../pipeline/config.js';
+import { createGenerator } from '../generate/index.js';
 import { processVideo } from '../pipeline/process.js';
 import type { RunManifest } from '../pipeline/run-folder.js';
 import { readPoseTrack } from '../pose/index.js';
@@ -63,13 +64,26 @@ export const runPipeline: RunConfiguration = async (video, config, hooks) => {
   // A short run plans the segments that fit its frames (the pipeline refuses more than fit before any work).
   const minLength = resolveConfig({}, config.preset as PresetName).segments.minLength;
   const count = Math.max(1, Math.min(config.segments, Math.floor(video.frames / minLength)));
-  const overrides = { ...(config.options as PipelineOverrides | undefined), generator: { spec: config.generator }, segments: { count } } as PipelineOverrides;
+  const options = config.options as PipelineOverrides | undefined;
+  const overrides = { ...options, generator: { ...options?.generator, spec: config.generator }, segments: { count } } as PipelineOverrides;
   const pipelineConfig = resolveConfig(overrides, config.preset as PresetName);
   const output = join(hooks.workDir, `${video.dataset}.${config.id}.mp4`);
   const runDir = join(hooks.workDir, `${video.dataset}.${config.id}.run`);
   const open = new Map<number, OpenSegment>();
   const opening: Promise<void>[] = [];
+  // A cmd:/wan-animate: generator's process tree is what uses the GPU: its pid goes to the open segment's sampler.
+  let current = -1;
+  const onSpawn = (pid: number) => void Promise.all(opening).then(() => open.get(current)?.trackProcess(pid));
+  const generator = await createGenerator(pipelineConfig.generator.spec, {
+    synthetic: { seed: pipelineConfig.generator.seed },
+    cmd: { timeoutMs: pipelineConfig.generator.timeoutSeconds * 1000, onSpawn },
+    onnx: { releaseBetweenSegments: pipelineConfig.generator.releaseBetweenSegments },
+    style: { size: pipelineConfig.generator.size, scope: pipelineConfig.generator.scope },
+    wanAnimate: { refertNum: pipelineConfig.generator.refertNum, onSpawn },
+    comfyui: pipelineConfig.generator.workflow ? { workflow: pipelineConfig.generator.workflow, seed: pipelineConfig.generator.seed, timeoutMs: pipelineConfig.generator.timeoutSeconds * 1000 } : undefined,
+  });
   await processVideo({
+    generator,
     input,
     output,
     runDir,
@@ -79,6 +93,7 @@ export const runPipeline: RunConfiguration = async (video, config, hooks) => {
       // Sampling (GPU, RSS) is opened and stopped around each segment's own work.
       if (e.stage !== 'segment' || e.segment === undefined) return;
       if (e.type === 'stage-start') {
+        current = e.segment;
         opening.push(hooks.openSegment({ index: e.segment, start: e.start ?? 0, end: e.end ?? 0 }).then((s) => void open.set(e.segment!, s)));
       } else if (e.type === 'stage-end') {
         const index = e.segment;

@@ -355,7 +355,8 @@ export async function runValidation(matrix: ValidationMatrix, run: RunConfigurat
               row.frames = span.end - span.start;
               const stageTimes = new Map<StageName, number>();
               let measureSeconds = 0;
-              let scopeLabel = 'reshoot';
+              // A given root pid (bench --gpu-pid: a ComfyUI server) is measured instead of reshoot's tree.
+              let scopeLabel = opts.gpu?.rootPid ? `pid:${opts.gpu.rootPid}` : 'reshoot';
               const segDir = join(workRoot, `${dataset.id}.${config.id}.r${repeat}.s${span.index}.${segCounter++}`);
               await mkdir(segDir, { recursive: true });
               const sampler = await GpuSampler.start(opts.gpu ?? {});

@@ -10,6 +10,7 @@ import { installExitCleanup, setInterruptMessage } from '../util/cleanup.js';
 import { isReshootError } from '../util/errors.js';
 import { assertNotAnInput } from '../util/inputs.js';
 import { benchCommand } from './commands/bench.js';
+import { exportCommand, finishCommand } from './commands/export.js';
 import { datasetsFetchCommand, datasetsListCommand, datasetsSynthCommand } from './commands/datasets.js';
 import { demoCommand } from './commands/demo.js';
 import { contactsCommand, footlockCommand } from './commands/footlock.js';
@@ -47,10 +48,12 @@ const pipelineOptions = (cmd: Command): Command =>
   cmd
     .option('--preset <name>', 'fast | balanced | quality', 'balanced')
     .option('--config <file>', 'JSON with config overrides (keys in src/pipeline/README.md); flags override it')
-    .option('--generator <spec>', 'passthrough | synthetic (stand-in) | subject-recolor | cmd:<command> | onnx:<model.onnx> | style:<name|folder> (matta, mathura, matilde_perez: a real style transfer network on the CPU) | slow:<seconds> (stand-in: sleeps per segment like a GPU job, then passthrough)')
+    .option('--generator <spec>', 'passthrough | synthetic (stand-in) | subject-recolor | cmd:<command> | onnx:<model.onnx> | style:<name|folder> (matta, mathura, matilde_perez: a real style transfer network on the CPU) | wan-animate:<command> | comfyui:<url> (with --workflow) | slow:<seconds> (stand-in: sleeps per segment like a GPU job, then passthrough)')
     .option('--seed <n>', 'seed of the synthetic generator', parseInteger)
     .option('--gen-size <px>', `working size of a style: generator: the short side in px, a multiple of 4 from ${GEN_SIZE_MIN} to ${GEN_SIZE_MAX} (default 384; config generator.size); frames are scaled to it and back`, parseInteger)
     .option('--gen-scope <scope>', 'what a style: generator restyles: frame (default; the whole frame, pair with --background generated) | subject (a crop around the subject, pasted back through its mask)')
+    .option('--workflow <api.json>', 'comfyui: generators: the workflow in ComfyUI\'s API format, with {{reshoot.*}} placeholders (src/generate/README.md)')
+    .option('--refert-num <n>', 'wan-animate: generators and export: 1 or 5 frames guiding each next clip (generate.py --refert_num)', parseInteger)
     .option('--segments <n>', 'segments (3: approach/hold/exit; 5 and 7 have labels too)', parseInteger)
     .option('--overlap <frames>', 'frames shared by neighbouring segments (cross-faded)', parseInteger)
     .option('--smoother <name>', 'stabilization path smoother: l1 (default, crop-constrained) | moving-average | gaussian | constrained')
@@ -182,6 +185,9 @@ const COMMANDS: Entry[] = [
       .option('--budget-gpu-gb <gb>', 'GPU memory budget per segment, GB (10^9 bytes)', parseFloatArg, 45)
       .option('--budget-seconds <s>', 'wall-time budget per segment, seconds', parseFloatArg, 30)
       .option('--gpu-interval-ms <ms>', 'nvidia-smi sampling interval', parseInteger, 100)
+      .option('--generator <spec>', 'bench this generator (cmd:<command>, wan-animate:<command>, comfyui:<url>, ...) instead of --configs; per-segment GPU peaks cover its process tree')
+      .option('--workflow <api.json>', 'with --generator comfyui:<url>: the workflow')
+      .option('--gpu-pid <pid>', 'measure this process tree\'s GPU memory (e.g. the ComfyUI server) instead of reshoot\'s', parseInteger)
       .option('--kernels', 'run the kernel micro-benchmarks instead (results/<timestamp>-kernels.csv)')
       .option('--end-to-end', 'run the end-to-end acceptance bench instead: reshoot process on real clips judged from the output pixels (<out folder, default results>/<timestamp>-end-to-end.csv + contact sheets; exit 3 when a row fails)')
       .option('--clips <ids>', 'with --end-to-end: comma-separated clips (vtest-shake, megamind, vtest-pan-shake, all-cuts, full-frame-person, no-person; default the first three)')
@@ -403,6 +409,35 @@ const COMMANDS: Entry[] = [
       ),
     action: batchCommand,
     resumable: true,
+  },
+  {
+    path: 'export',
+    define: (c) =>
+      pipelineOptions(
+        c
+          .description('write the Decompose results in an external model\'s input layout: --format wan-animate (Wan2.2-Animate replace mode: src_ref.png, src_pose/face/bg/mask.mp4, reshoot-export.json, run/)')
+          .argument('<input>', 'video file')
+          .requiredOption('--format <name>', 'wan-animate')
+          .requiredOption('-o, --out <folder>', 'folder to write (Wan\'s --src_root_path)')
+          .option('--clip-len <n>', 'frames per clip, 4n+1 (default 77, Wan\'s default)', parseInteger)
+          .option('--fps <rate>', 'output frame rate (default 30, Wan\'s default) or "source"')
+          .option('--area <WxH>', 'target area (default 1280x720): sides become multiples of 16, aspect kept')
+          .option('--reference <image>', 'the character image (src_ref.png); default: reshoot\'s reference frame of the subject'),
+      ),
+    action: exportCommand,
+    files: (a, o) => ({ reads: [a[0], o.config, o.reference], writes: [o.out] }),
+  },
+  {
+    path: 'finish',
+    define: (c) =>
+      c
+        .description('take an external model\'s video (made from a `reshoot export` folder) through temporal, composite (original), foot lock, blend and re-shake at the input\'s size and fps')
+        .argument('<generated>', 'the model\'s output video (e.g. Wan\'s generated.mp4)')
+        .requiredOption('--run <folder>', 'the export folder')
+        .requiredOption('-o, --out <file>', 'output video (.mp4)')
+        .option('--overwrite', 'replace an existing output'),
+    action: finishCommand,
+    files: (a, o) => ({ reads: [a[0]], writes: [o.out] }),
   },
 ];
 

@@ -22,6 +22,8 @@ export interface CmdGeneratorOptions {
   poseMaps?: boolean;
   /** Delete the segment's in/ folder after its frames were read back. Default false (kept for inspection and resuming). */
   cleanInputs?: boolean;
+  /** The command's pid as it starts, with the segment (the bench's GPU sampler follows its process tree). */
+  onSpawn?: (pid: number, segment: number) => void;
 }
 
 /** A command that exited badly; the message carries the exit code and the tail of stderr. */
@@ -185,64 +187,17 @@ export function createCmdGenerator(command: string, opts: CmdGeneratorOptions = 
       RESHOOT_HEIGHT: String(height),
       RESHOOT_FPS: fps,
     };
-    const stdoutLog = createWriteStream(L.stdout);
-    const stderrLog = createWriteStream(L.stderr);
-    let stderrTail = '';
-    const result = await new Promise<{ code: number | null; signal: string | null; timedOut: boolean; aborted: boolean }>((resolveRun, reject) => {
-      // Own process group, so a timeout or Ctrl-C ends the command's children too.
-      const child = spawn(line, { shell: true, cwd: opts.cwd ?? process.cwd(), env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
-      let timedOut = false;
-      let aborted = false;
-      const killGroup = () => {
-        try {
-          if (child.pid) process.kill(-child.pid, 'SIGKILL');
-        } catch {
-          child.kill('SIGKILL');
-        }
-      };
-      const unregister = removeOnExitKill(killGroup);
-      const timer = setTimeout(() => {
-        timedOut = true;
-        killGroup();
-      }, timeoutMs);
-      const onAbort = () => {
-        aborted = true;
-        killGroup();
-      };
-      input.signal?.addEventListener('abort', onAbort, { once: true });
-      child.stdout.pipe(stdoutLog);
-      child.stderr.on('data', (d: Buffer) => {
-        stderrLog.write(d);
-        stderrTail = (stderrTail + d.toString('utf8')).slice(-4000);
-      });
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        unregister();
-        reject(new ReshootError(`generator ${name}: cannot start the command: ${err.message}`, { cause: err }));
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        unregister();
-        input.signal?.removeEventListener('abort', onAbort);
-        resolveRun({ code, signal, timedOut, aborted });
-      });
+    await runGeneratorCommand(line, {
+      name,
+      segmentIndex: input.segmentIndex,
+      env,
+      cwd: opts.cwd,
+      timeoutMs,
+      stdoutPath: L.stdout,
+      stderrPath: L.stderr,
+      signal: input.signal,
+      onSpawn: opts.onSpawn ? (pid) => opts.onSpawn!(pid, input.segmentIndex) : undefined,
     });
-    await Promise.all([new Promise((r) => stdoutLog.end(r)), new Promise((r) => stderrLog.end(r))]);
-    const tail = tailLines(stderrTail, 3, 400);
-    if (result.aborted) throw new ReshootError(`generator ${name}: segment ${input.segmentIndex} was cancelled`);
-    if (result.timedOut) {
-      throw new GeneratorCommandError(
-        `generator command timed out after ${timeoutMs / 1000} s on segment ${input.segmentIndex}${tail ? `: ${tail}` : ''} (stderr: ${L.stderr})`,
-        { exitCode: result.code, signal: result.signal, stderrTail },
-      );
-    }
-    if (result.code !== 0) {
-      const how = result.code === null ? `killed by ${result.signal}` : `exit code ${result.code}`;
-      throw new GeneratorCommandError(
-        `generator command failed on segment ${input.segmentIndex} (${how})${tail ? `: ${tail}` : ''} (stderr: ${L.stderr})`,
-        { exitCode: result.code, signal: result.signal, stderrTail },
-      );
-    }
     const frames = await readSegmentOutput(L.out, count, name, input.segmentIndex);
     validateGeneratedFrames(frames, input, name);
     if (opts.cleanInputs) await rm(L.in, { recursive: true, force: true });
@@ -258,6 +213,87 @@ export function createCmdGenerator(command: string, opts: CmdGeneratorOptions = 
     release: async () => undefined,
     close: async () => undefined,
   };
+}
+
+export interface GeneratorCommandOptions {
+  /** The generator's name, for messages. */
+  name: string;
+  segmentIndex: number;
+  env: NodeJS.ProcessEnv;
+  cwd?: string;
+  timeoutMs: number;
+  stdoutPath: string;
+  stderrPath: string;
+  signal?: AbortSignal;
+  /** Called with the command's pid once it started (the GPU sampler follows its process tree). */
+  onSpawn?: (pid: number) => void;
+}
+
+/**
+ * Runs one generator command line through /bin/sh in its own process group, logging stdout/stderr to
+ * files; a timeout, Ctrl-C (the signal) or reshoot's exit kills the whole group. A bad exit is a
+ * GeneratorCommandError (exit code or signal, last 3 stderr lines, the log path). Shared by cmd: and wan-animate:.
+ */
+export async function runGeneratorCommand(line: string, o: GeneratorCommandOptions): Promise<void> {
+    const stdoutLog = createWriteStream(o.stdoutPath);
+    const stderrLog = createWriteStream(o.stderrPath);
+    let stderrTail = '';
+    const result = await new Promise<{ code: number | null; signal: string | null; timedOut: boolean; aborted: boolean }>((resolveRun, reject) => {
+      // Own process group, so a timeout or Ctrl-C ends the command's children too.
+      const child = spawn(line, { shell: true, cwd: o.cwd ?? process.cwd(), env: o.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+      if (child.pid) o.onSpawn?.(child.pid);
+      let timedOut = false;
+      let aborted = false;
+      const killGroup = () => {
+        try {
+          if (child.pid) process.kill(-child.pid, 'SIGKILL');
+        } catch {
+          child.kill('SIGKILL');
+        }
+      };
+      const unregister = removeOnExitKill(killGroup);
+      const timer = setTimeout(() => {
+        timedOut = true;
+        killGroup();
+      }, o.timeoutMs);
+      const onAbort = () => {
+        aborted = true;
+        killGroup();
+      };
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      child.stdout.pipe(stdoutLog);
+      child.stderr.on('data', (d: Buffer) => {
+        stderrLog.write(d);
+        stderrTail = (stderrTail + d.toString('utf8')).slice(-4000);
+      });
+      child.on('error', (err) => {
+        clearTimeout(timer);
+        unregister();
+        reject(new ReshootError(`generator ${o.name}: cannot start the command: ${err.message}`, { cause: err }));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        unregister();
+        o.signal?.removeEventListener('abort', onAbort);
+        resolveRun({ code, signal, timedOut, aborted });
+      });
+    });
+    await Promise.all([new Promise((r) => stdoutLog.end(r)), new Promise((r) => stderrLog.end(r))]);
+    const tail = tailLines(stderrTail, 3, 400);
+    if (result.aborted) throw new ReshootError(`generator ${o.name}: segment ${o.segmentIndex} was cancelled`);
+    if (result.timedOut) {
+      throw new GeneratorCommandError(
+        `generator command timed out after ${o.timeoutMs / 1000} s on segment ${o.segmentIndex}${tail ? `: ${tail}` : ''} (stderr: ${o.stderrPath})`,
+        { exitCode: result.code, signal: result.signal, stderrTail },
+      );
+    }
+    if (result.code !== 0) {
+      const how = result.code === null ? `killed by ${result.signal}` : `exit code ${result.code}`;
+      throw new GeneratorCommandError(
+        `generator command failed on segment ${o.segmentIndex} (${how})${tail ? `: ${tail}` : ''} (stderr: ${o.stderrPath})`,
+        { exitCode: result.code, signal: result.signal, stderrTail },
+      );
+    }
 }
 
 // A command still running when reshoot exits (Ctrl-C goes through src/util/cleanup's process.exit) is killed with its group.

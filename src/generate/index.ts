@@ -12,6 +12,8 @@ import { createStyleGenerator, type StyleGeneratorOptions } from './style/index.
 import { SYNTHETIC_DESCRIPTION, createSyntheticPerturbation, type SyntheticOptions } from './synthetic.js';
 import { createRecolorGenerator } from './recolor.js';
 import { createSlowGenerator, parseSlowSeconds } from './slow.js';
+import { createWanAnimateGenerator, type WanAnimateGeneratorOptions } from './wan-animate/index.js';
+import { createComfyUIGenerator, type ComfyUIGeneratorOptions } from './comfyui/index.js';
 import { validateGeneratedFrames, validateSegmentInput, type Generator, type SegmentInput } from './types.js';
 
 export * from './types.js';
@@ -45,6 +47,8 @@ export { frameFileName, writePng, readRgb } from './images.js';
 export * from './synthetic.js';
 export * from './style/index.js';
 export { createSlowGenerator, parseSlowSeconds } from './slow.js';
+export * from './wan-animate/index.js';
+export * from './comfyui/index.js';
 
 /** Returns the input frames unchanged (copies): a stand-in that tests the plumbing. */
 export function createPassthroughGenerator(): Generator {
@@ -97,15 +101,19 @@ export interface GeneratorOptions {
   onnx?: OnnxGeneratorOptions;
   /** style: working size (short side, default 384), scope ('frame' | 'subject'), threads, provider. */
   style?: StyleGeneratorOptions;
+  /** wan-animate: refert_num, clip_len, fps, area, character image; its timeout defaults to cmd.timeoutMs. */
+  wanAnimate?: WanAnimateGeneratorOptions;
+  /** comfyui: the workflow (required), timeout, seed, output node. */
+  comfyui?: ComfyUIGeneratorOptions;
 }
 
 /** The generator names the parser knows (for help texts). */
-export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>', 'style:<name|folder>', 'slow:<seconds>'] as const;
+export const GENERATOR_SPECS = ['passthrough', 'synthetic', 'subject-recolor', 'cmd:<command>', 'onnx:<model.onnx>', 'style:<name|folder>', 'wan-animate:<command>', 'comfyui:<url> --workflow <api.json>', 'slow:<seconds>'] as const;
 
 /** Splits a --generator value into kind and argument; throws ReshootError for unknown names. */
 export function parseGeneratorSpec(
   spec: string,
-): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } | { kind: 'style'; style: string } | { kind: 'slow'; seconds: number } {
+): { kind: 'passthrough' | 'synthetic' | 'subject-recolor' } | { kind: 'cmd'; command: string } | { kind: 'onnx'; model: string } | { kind: 'style'; style: string } | { kind: 'wan-animate'; command: string } | { kind: 'comfyui'; url: string } | { kind: 'slow'; seconds: number } {
   const s = spec.trim();
   // A stand-in for a GPU job (sleeps per segment, then passthrough): the overlap bench's generator.
   if (s.startsWith('slow:')) return { kind: 'slow', seconds: parseSlowSeconds(s.slice(5)) };
@@ -124,6 +132,16 @@ export function parseGeneratorSpec(
     const style = s.slice(6).trim();
     if (!style) throw new ReshootError('generator style: needs a style name or weights folder after "style:", e.g. style:matta');
     return { kind: 'style', style };
+  }
+  if (s.startsWith('wan-animate:')) {
+    const command = s.slice('wan-animate:'.length).trim();
+    if (!command) throw new ReshootError('generator wan-animate: needs a command after "wan-animate:", e.g. wan-animate:"python generate.py ... --src_root_path {src_root} --refert_num {refert_num} --replace_flag --save_file {out}"');
+    return { kind: 'wan-animate', command };
+  }
+  if (s.startsWith('comfyui:')) {
+    const url = s.slice('comfyui:'.length).trim();
+    if (!url) throw new ReshootError('generator comfyui: needs the server URL after "comfyui:", e.g. comfyui:http://127.0.0.1:8188 --workflow wf.json');
+    return { kind: 'comfyui', url };
   }
   throw new ReshootError(`unknown generator "${spec}": use one of ${GENERATOR_SPECS.join(', ')}`);
 }
@@ -151,5 +169,10 @@ export async function createGenerator(spec: string, opts: GeneratorOptions = {})
       return createStyleGenerator(p.style, opts.style);
     case 'slow':
       return createSlowGenerator(p.seconds);
+    case 'wan-animate':
+      return createWanAnimateGenerator(p.command, { timeoutMs: opts.cmd?.timeoutMs, env: opts.cmd?.env, cwd: opts.cmd?.cwd, ...opts.wanAnimate });
+    case 'comfyui':
+      if (!opts.comfyui?.workflow) throw new ReshootError('generator comfyui: needs --workflow <api-format.json> (config generator.workflow)');
+      return createComfyUIGenerator(p.url, opts.comfyui);
   }
 }

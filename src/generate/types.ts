@@ -27,7 +27,7 @@ export interface SegmentInput {
   onProgress?: ProgressFn;
 }
 
-export type GeneratorKind = 'passthrough' | 'synthetic' | 'subject-recolor' | 'cmd' | 'onnx' | 'style';
+export type GeneratorKind = 'passthrough' | 'synthetic' | 'subject-recolor' | 'cmd' | 'onnx' | 'style' | 'external' | 'wan-animate' | 'comfyui';
 
 /**
  * A generator turns one segment's inputs into the same number of frames of the

@@ -70,6 +70,10 @@ export const PipelineConfigSchema = z.strictObject({
     size: z.int().min(16).max(4096).multipleOf(4),
     /** What a style: generator restyles: the whole frame, or the subject's crop pasted back through its mask (then it gets whole segments). */
     scope: z.enum(['frame', 'subject']),
+    /** comfyui: generators: the workflow in ComfyUI's API format (`--workflow`). */
+    workflow: z.string().min(1).optional(),
+    /** wan-animate: generators: frames guiding each next clip, 1 or 5 (generate.py --refert_num; `--refert-num`). */
+    refertNum: z.union([z.literal(1), z.literal(5)]).optional(),
   }),
   temporal: z.strictObject({
     enabled: z.boolean(),

@@ -67,6 +67,8 @@ export interface ProcessOptions {
    * them in order, so that CPU work hides behind a slow generator; the output bytes are the same.
    */
   sequential?: boolean;
+  /** A generator object instead of `config.generator.spec` (finish-external.ts hands in the model's finished video this way). */
+  generator?: Generator;
 }
 
 export interface ProcessResult {
@@ -114,7 +116,7 @@ function freshRegion(cv: CV, mask: GrayFrame | null, prev: GrayFrame | null): Gr
 }
 
 /** What one run knows once the whole-video steps are done; the segment chain and finish read it. */
-interface RunState {
+export interface RunState {
   cfg: PipelineConfig;
   info: VideoInfo;
   input: string;
@@ -154,11 +156,13 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   emit({ type: 'stage-end', stage: 'probe' });
   preflightProcess({ input, output, runDir, info, config: cfg, overwrite: opts.overwrite, resume: opts.resume });
   // The generator first: a bad spec, sidecar or model fails before any frame is processed.
-  const generator: Generator = await createGenerator(cfg.generator.spec, {
+  const generator: Generator = opts.generator ?? await createGenerator(cfg.generator.spec, {
     synthetic: { seed: cfg.generator.seed },
     cmd: { timeoutMs: cfg.generator.timeoutSeconds * 1000 },
     onnx: { releaseBetweenSegments: cfg.generator.releaseBetweenSegments },
     style: { size: cfg.generator.size, scope: cfg.generator.scope },
+    wanAnimate: { refertNum: cfg.generator.refertNum },
+    comfyui: cfg.generator.workflow ? { workflow: cfg.generator.workflow, seed: cfg.generator.seed, timeoutMs: cfg.generator.timeoutSeconds * 1000 } : undefined,
   });
   if (info.frameCount < 2) {
     await generator.close();
@@ -318,7 +322,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
 }
 
 /** decompose -> stabilize -> plate -> contacts: everything before the segment plan. */
-async function wholeVideoSteps(
+export async function wholeVideoSteps(
   steps: StepRunner,
   a: { cfg: PipelineConfig; info: VideoInfo; input: string; generator: Generator; notes: string[]; signal?: AbortSignal; threads?: number },
 ): Promise<RunState> {
@@ -434,7 +438,7 @@ async function wholeVideoSteps(
   return { cfg, info, input, cv, dec, transforms, canvas, track, plate, reference, contacts: contacts && track ? contacts : null, ankleEstimator, releaseAnkleEstimator, generator: a.generator, mode };
 }
 
-function planStep(run: RunFolder, s: RunState) {
+export function planStep(run: RunFolder, s: RunState) {
   const { cfg } = s;
   return {
     name: 'plan' as const,

@@ -41,6 +41,12 @@ export interface BenchCliOptions {
   budgetGpuGb: number;
   budgetSeconds: number;
   gpuIntervalMs: number;
+  /** A generator spec to bench instead of --configs (cmd:, wan-animate:, comfyui:, ...). */
+  generator?: string;
+  /** comfyui: workflow. */
+  workflow?: string;
+  /** Measure this process tree's GPU memory (a ComfyUI server) instead of reshoot's. */
+  gpuPid?: number;
   out?: string;
   overwrite?: boolean;
 }
@@ -66,6 +72,12 @@ async function validationRun(opts: BenchCliOptions, matrix: { datasets?: string[
   if (!(opts.gpuIntervalMs >= 10)) throw new ReshootError(`--gpu-interval-ms must be at least 10; got ${opts.gpuIntervalMs}`);
   if (opts.maxFrames !== undefined && opts.maxFrames !== 0 && !(opts.maxFrames >= 2)) throw new ReshootError(`--max-frames must be at least 2 (or 0 for whole clips); got ${opts.maxFrames}`);
   const segments = list(opts.segments)?.map(Number);
+  if (opts.gpuPid !== undefined && !(Number.isInteger(opts.gpuPid) && opts.gpuPid > 0)) throw new ReshootError(`--gpu-pid must be a process id; got ${opts.gpuPid}`);
+  if (opts.generator && opts.configs) throw new ReshootError('--generator and --configs are exclusive: --generator benches that one generator (balanced preset)');
+  if (opts.workflow && !opts.generator?.startsWith('comfyui:')) throw new ReshootError('--workflow goes with --generator comfyui:<url>');
+  const custom = opts.generator
+    ? [{ id: 'generator', preset: 'balanced', generator: opts.generator, segments: 3, options: opts.workflow ? { generator: { workflow: resolve(opts.workflow) } } : undefined, notes: `user generator ${opts.generator}` }]
+    : undefined;
   const bar = progressBar('validate', 'segments');
   const logLines = !process.stderr.isTTY;
   let lastLabel = '';
@@ -73,12 +85,12 @@ async function validationRun(opts: BenchCliOptions, matrix: { datasets?: string[
   try {
     result = await runValidationToCsv({
       datasets: list(opts.datasets) ?? matrix.datasets,
-      configurations: list(opts.configs) ?? matrix.configurations,
+      configurations: custom ?? list(opts.configs) ?? matrix.configurations,
       segments,
       maxFrames: opts.maxFrames,
       repeats: opts.repeat,
       budgets: { gpuGb: opts.budgetGpuGb, seconds: opts.budgetSeconds },
-      gpu: { intervalMs: opts.gpuIntervalMs },
+      gpu: { intervalMs: opts.gpuIntervalMs, rootPid: opts.gpuPid },
       out: opts.out ? resolve(opts.out) : undefined,
       overwrite: opts.overwrite,
       onProgress: (done, total, label) => {

@@ -20,6 +20,10 @@ export interface ProcessCliOptions {
   genSize?: number;
   /** What a style: generator restyles: frame | subject. */
   genScope?: string;
+  /** comfyui: workflow (API format). */
+  workflow?: string;
+  /** wan-animate: refert_num, 1 or 5. */
+  refertNum?: number;
   segments?: number;
   overlap?: number;
   window?: number;
@@ -63,12 +67,14 @@ export function configFromFlags(opts: Omit<ProcessCliOptions, 'out'>): PipelineC
   if (opts.genScope !== undefined && !(GEN_SCOPES as readonly string[]).includes(opts.genScope)) {
     throw new ReshootError(`--gen-scope must be one of ${GEN_SCOPES.join(', ')}; got "${opts.genScope}"`);
   }
+  if (opts.refertNum !== undefined && opts.refertNum !== 1 && opts.refertNum !== 5) throw new ReshootError(`--refert-num must be 1 or 5 (Wan2.2-Animate asserts it); got ${opts.refertNum}`);
+  if (opts.workflow !== undefined && !existsSync(opts.workflow)) throw new ReshootError(`--workflow ${opts.workflow} not found`);
   // The flag's own one-line error, before zod's.
   if (opts.subject !== undefined) parseSubjectRule(opts.subject);
   const alias: PipelineOverrides['background'] =
     opts.bgPlate === undefined ? undefined : opts.bgPlate === 'off' ? { mode: 'generated' } : { mode: 'plate', plate: opts.bgPlate as PlateMethod };
   const flags: PipelineOverrides = {
-    generator: { spec: opts.generator, seed: opts.seed, size: opts.genSize, scope: opts.genScope as PipelineConfig['generator']['scope'] | undefined },
+    generator: { spec: opts.generator, seed: opts.seed, size: opts.genSize, scope: opts.genScope as PipelineConfig['generator']['scope'] | undefined, workflow: opts.workflow && resolve(opts.workflow), refertNum: opts.refertNum as 1 | 5 | undefined },
     segments: { count: opts.segments, overlap: opts.overlap },
     ...(opts.subject !== undefined && { pose: { subject: opts.subject } }),
     stabilize: {
