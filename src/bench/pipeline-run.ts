@@ -89,6 +89,9 @@ export const runPipeline: RunConfiguration = async (video, config, hooks) => {
     runDir,
     config: pipelineConfig,
     overwrite: true,
+    // Per-segment time, RSS and GPU memory are only the segment's own with one segment at a time
+    // (in flight, segment k+1's generator runs inside segment k's sampling window).
+    sequential: true,
     onEvent: (e) => {
       // Sampling (GPU, RSS) is opened and stopped around each segment's own work.
       if (e.stage !== 'segment' || e.segment === undefined) return;
