@@ -50,3 +50,13 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
     });
   });
 }
+
+/** A standing COCO-17 figure centred at (cx, cy), s px per unit (about 6 s tall): synthetic keypoints for tracker tests. */
+export function figure(cx: number, cy: number, s: number, score = 0.9): { x: number; y: number; score: number; valid: boolean }[] {
+  const rel: [number, number][] = [
+    [0, -3], [-0.2, -3.1], [0.2, -3.1], [-0.4, -3], [0.4, -3],
+    [-0.8, -2.2], [0.8, -2.2], [-1, -1.2], [1, -1.2], [-1, -0.3], [1, -0.3],
+    [-0.5, 0], [0.5, 0], [-0.5, 1.5], [0.5, 1.5], [-0.5, 3], [0.5, 3],
+  ];
+  return rel.map(([x, y]) => ({ x: cx + x * s, y: cy + y * s, score, valid: true }));
+}

@@ -3,17 +3,10 @@ import assert from 'node:assert/strict';
 import type { PoseEstimator } from '../src/pose/estimator.js';
 import { fillBetweenKeys, PeopleTracker, SubjectRefiner } from '../src/pose/people.js';
 import type { Keypoint, PoseFrame } from '../src/pose/types.js';
+import { figure } from './helpers.js';
 import type { Frame } from '../src/video/types.js';
 
 // The same synthetic figure and fake single-pose model as test/pose-people.test.ts (kept local: tests do not import tests).
-function figure(cx: number, cy: number, s: number, score = 0.9): Keypoint[] {
-  const rel: [number, number][] = [
-    [0, -3], [-0.2, -3.1], [0.2, -3.1], [-0.4, -3], [0.4, -3],
-    [-0.8, -2.2], [0.8, -2.2], [-1, -1.2], [1, -1.2], [-1, -0.3], [1, -0.3],
-    [-0.5, 0], [0.5, 0], [-0.5, 1.5], [0.5, 1.5], [-0.5, 3], [0.5, 3],
-  ];
-  return rel.map(([x, y]) => ({ x: cx + x * s, y: cy + y * s, score, valid: true }));
-}
 function found(index: number, keypoints: Keypoint[]): PoseFrame {
   const v = keypoints.filter((k) => k.valid);
   const xs = v.map((k) => k.x), ys = v.map((k) => k.y);

@@ -4,17 +4,10 @@ import type { SquareRegion } from '../src/pose/crop.js';
 import type { PoseEstimator } from '../src/pose/estimator.js';
 import { cropRegionFromPose, PoseTracker } from '../src/pose/track.js';
 import type { Keypoint, PoseFrame } from '../src/pose/types.js';
+import { figure } from './helpers.js';
 import type { Frame } from '../src/video/types.js';
 
 /** A standing figure: hips at (cx, cy), scaled by s (px per unit). */
-function figure(cx: number, cy: number, s: number, score = 0.9): Keypoint[] {
-  const rel: [number, number][] = [
-    [0, -3], [-0.2, -3.1], [0.2, -3.1], [-0.4, -3], [0.4, -3],
-    [-0.8, -2.2], [0.8, -2.2], [-1, -1.2], [1, -1.2], [-1, -0.3], [1, -0.3],
-    [-0.5, 0], [0.5, 0], [-0.5, 1.5], [0.5, 1.5], [-0.5, 3], [0.5, 3],
-  ];
-  return rel.map(([x, y]) => ({ x: cx + x * s, y: cy + y * s, score, valid: true }));
-}
 
 function found(index: number, keypoints: Keypoint[]): PoseFrame {
   const xs = keypoints.map((k) => k.x);
