@@ -476,18 +476,15 @@ export async function temporalVideo(generatedPath: string, guidePath: string, ou
   async function* run(): AsyncGenerator<Frame> {
     const gens = decodeFrames(generatedPath, { info: gi });
     const guides = decodeFrames(guidePath, { info: ii, gray: true, scale: fs })[Symbol.asyncIterator]();
-    const resetAt = new Set(opts.resetAt ?? []);
     let prevGuide: GrayFrame | undefined;
-    let index = 0;
-    // Guide frames read ahead of the filter, each with its flow to the one before (if it will be used).
+    // Guide frames read ahead of the filter, each with its flow to the one before. The filter decides
+    // where it restarts and then ignores the flow (one wasted flow per reset, no second copy of that rule).
     const queue: { guide: GrayFrame; flow?: Promise<FlowField> }[] = [];
     const readGuide = async (): Promise<boolean> => {
       const r = await guides.next();
       if (r.done) return false;
       const g = r.value as GrayFrame;
-      const t = index++;
-      const blends = prevGuide && !(resetAt.has(t) && !opts.carry);
-      const flow = ahead && blends ? ahead.flow(g, prevGuide!) : undefined;
+      const flow = ahead && prevGuide ? ahead.flow(g, prevGuide) : undefined;
       flow?.catch(() => undefined);
       queue.push({ guide: g, flow });
       prevGuide = g;
