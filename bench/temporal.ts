@@ -15,7 +15,10 @@
  * (Farneback at half size, no occlusion check), reshoot 'blend' (the earlier
  * method) and reshoot 'separated' at flow scales 0.5 (default), 1 and 0.25.
  *
- *   node --import tsx bench/temporal.ts --frames 40 --width 384 [--clips vtest,megamind,handheld] [--methods ...] [--out results/temporal-flicker.csv]
+ *   node --import tsx bench/temporal.ts --frames 40 --width 384 [--clips vtest,megamind,handheld] [--methods ...] [--out results/temporal-flicker.csv] [--compare auto|<baseline.csv>]
+ *
+ * --compare judges the rows against a baseline (auto: results/baseline-temporal.csv) with the bands of
+ * src/bench/baseline.ts TEMPORAL_SUITE; exit 3 outside a band or when nothing matched its clips/frames/width.
  *
  * --suite seams: the earlier seam benchmark (segments through the synthetic
  * generator, joins, the stage per segment), see seamsSuite below:
@@ -73,6 +76,7 @@ import { denseFlow, flowSize, rgbToGray, resizeGray, warpByFlow } from '../src/f
 import { measureFlickerFrames, psnr, type FlickerReport } from '../src/metrics/index.js';
 import { createGenerator } from '../src/generate/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
+import { TEMPORAL_SUITE, baselinePath, compareWithBaseline, formatBaselineReport, readBaseline } from '../src/bench/baseline.js';
 import { cacheDir } from '../src/util/paths.js';
 
 const { values: args } = parseArgs({
@@ -89,6 +93,7 @@ const { values: args } = parseArgs({
     'gen-size': { type: 'string', default: '288' },
     threads: { type: 'string', default: '2' },
     out: { type: 'string' },
+    compare: { type: 'string' },
   },
 });
 const FLOW_SCALES = [0.5, 0.25];
@@ -336,6 +341,9 @@ async function flickerSuite(): Promise<void> {
     const byKind = Object.fromEntries(FLICKER_KINDS.map((k) => [`e_ratio_${k}`, geometricMean(mine.filter((c) => c.kind === k).map((c) => c.score.eRatio)).toFixed(2)]));
     const secs = mine.reduce((s, c) => s + c.seconds, 0), frames = mine.reduce((s, c) => s + c.frames, 0);
     return {
+      clips: clipNames.join(' '),
+      frames: String(N),
+      width: String(WIDTH),
       method: m.name,
       e_ratio: geometricMean(mine.map((c) => c.score.eRatio)).toFixed(2),
       psnr: mean((c) => c.score.psnr).toFixed(2),
@@ -345,13 +353,23 @@ async function flickerSuite(): Promise<void> {
       ...byKind,
     };
   });
-  const cols = ['method', 'e_ratio', 'psnr', 'grad', 'edge', 'fps', ...FLICKER_KINDS.map((k) => `e_ratio_${k}`)];
+  const cols = ['clips', 'frames', 'width', 'method', 'e_ratio', 'psnr', 'grad', 'edge', 'fps', ...FLICKER_KINDS.map((k) => `e_ratio_${k}`)];
   await writeFileAtomic(resolve(OUT), stringify(rows, { header: true, columns: cols }), { overwrite: true });
   console.table(rows);
   console.log('| method | E ratio | PSNR dB | grad | edge | fps | E A | E B | E C | E D |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows) console.log(`| ${r.method} | ${r.e_ratio} | ${r.psnr} | ${r.grad} | ${r.edge} | ${r.fps || '-'} | ${FLICKER_KINDS.map((k) => r[`e_ratio_${k}` as keyof typeof r]).join(' | ')} |`);
   console.log(`wrote ${resolve(OUT)}`);
+  if (args.compare) {
+    // The committed baseline (results/baseline-temporal.csv with `auto`) must reproduce within its bands.
+    const path = resolve(baselinePath(args.compare, TEMPORAL_SUITE, process.cwd()));
+    const { rows: baseline, suite } = readBaseline(path);
+    if (suite !== TEMPORAL_SUITE) throw new Error(`${path} is a ${suite.name} baseline, not a temporal one`);
+    const report = compareWithBaseline(baseline, rows, suite);
+    console.log(`\nagainst ${path}:\n${formatBaselineReport(report)}`);
+    if (!report.checks.length) console.log('nothing compared: run with the baseline\'s --clips, --frames and --width (its clips/frames/width columns)');
+    if (report.failures || !report.checks.length) process.exitCode = 3;
+  }
 }
 
 // ---------------------------------------------------------------- style suite

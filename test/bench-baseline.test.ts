@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   STABILIZATION_SUITE,
+  TEMPORAL_SUITE,
   VALIDATION_SUITE,
   bandWidth,
   compareWithBaseline,
@@ -101,6 +102,22 @@ test('the committed baselines are recognised and reproduce themselves exactly', 
     assert.deepEqual([r.missingRows, r.newRows, r.notRun], [[], [], 0]);
   }
   assert.equal(suiteFor(['clip', 'frames', 'fps_median']), undefined);
+});
+
+test('temporal suite: rows keyed by clips, frames, width and method; another clip set is not compared', () => {
+  const header = 'clips,frames,width,method,e_ratio,psnr,grad,edge,fps,e_ratio_A,e_ratio_B,e_ratio_C,e_ratio_D';
+  const base = parseCsv([header, 'vtest megamind,40,384,m1,2.00,33.50,0.950,0.950,10,1.1,2.2,3.3,4.4'].join('\n'));
+  assert.equal(suiteFor(header.split(',')), TEMPORAL_SUITE);
+  // e_ratio 2.09: band max(0.02, 5 % of 2) = 0.1 -> within; psnr 33.35: change 0.15 > 0.1 -> outside;
+  // grad 0.954: change 0.004 <= 0.005 -> within; edge 0.944: change 0.006 -> outside; fps 4: flagged only.
+  const fresh = parseCsv([header, 'vtest megamind,40,384,m1,2.09,33.35,0.954,0.944,4,1.1,2.2,3.3,4.4'].join('\n'));
+  const r = compareWithBaseline(base, fresh, TEMPORAL_SUITE);
+  const verdict = (m: string) => r.checks.find((c) => c.metric === m)?.verdict;
+  assert.deepEqual(['e_ratio', 'psnr', 'grad', 'edge', 'fps'].map(verdict), ['within', 'outside', 'within', 'outside', 'flagged']);
+  assert.equal(r.failures, 2);
+  // The same method on a different frame count is another row: nothing compared, the baseline row counted as not run.
+  const other = compareWithBaseline(base, parseCsv([header, 'vtest megamind,20,384,m1,2.00,33.50,0.950,0.950,10,1.1,2.2,3.3,4.4'].join('\n')), TEMPORAL_SUITE);
+  assert.deepEqual([other.checks.length, other.notRun, other.newRows.length], [0, 1, 1]);
 });
 
 let dir: string;

@@ -134,7 +134,27 @@ export const STABILIZATION_SUITE: BaselineSuite = {
   ],
 };
 
-export const BASELINE_SUITES: readonly BaselineSuite[] = [VALIDATION_SUITE, STABILIZATION_SUITE];
+/**
+ * bench/temporal.ts flicker-suite CSVs (results/baseline-temporal.csv): one row per method, aggregated over
+ * the clips x flicker kinds named in the row. The flicker is seeded and the flows run on the same OpenCV
+ * build, so the quality columns differ between machines only by SIMD rounding: narrow bands.
+ */
+export const TEMPORAL_SUITE: BaselineSuite = {
+  name: 'temporal',
+  keys: ['clips', 'frames', 'width', 'method'],
+  group: ['clips', 'frames', 'width'],
+  matches: (h) => h.includes('method') && h.includes('e_ratio') && h.includes('edge') && h.includes('clips'),
+  bands: [
+    q('e_ratio', 0.02, 0.05, 'E_warp ratio of seeded flicker through the same flow code: rounding only', 'lower'),
+    ...(['A', 'B', 'C', 'D'] as const).map((k) => q(`e_ratio_${k}`, 0.02, 0.05, 'per flicker kind, as e_ratio', 'lower')),
+    q('psnr', 0.1, undefined, 'mean PSNR against the clean clip: a tenth of a dB is rounding', 'higher'),
+    q('grad', 0.005, undefined, 'gradient-magnitude ratio on moving pixels: rounding only', 'higher'),
+    q('edge', 0.005, undefined, 'gradient-magnitude ratio on edges: rounding only', 'higher'),
+    flag('fps', 0.5, WHY.time, 'higher'),
+  ],
+};
+
+export const BASELINE_SUITES: readonly BaselineSuite[] = [VALIDATION_SUITE, STABILIZATION_SUITE, TEMPORAL_SUITE];
 
 /** The suite whose CSV has this header, or undefined. */
 export function suiteFor(header: readonly string[]): BaselineSuite | undefined {

@@ -15,6 +15,7 @@ export { compareRows, noiseBand, formatComparison, COMPARED_METRICS, type Metric
 export {
   BASELINE_SUITES,
   STABILIZATION_SUITE,
+  TEMPORAL_SUITE,
   VALIDATION_SUITE,
   bandWidth,
   baselinePath,
