@@ -19,6 +19,7 @@ import { modelsListCommand, modelsPrepareCommand } from './commands/models.js';
 import { plateCommand } from './commands/plate.js';
 import { masksCommand, poseCommand } from './commands/pose.js';
 import { batchCommand, GEN_SIZE_MAX, GEN_SIZE_MIN, processCommand } from './commands/process.js';
+import { queueCleanCommand, queuedBatchCommand, queueRetryCommand, queueStatusCommand, workerCommand } from './commands/queue.js';
 import { blendCommand, metricsFlickerCommand, segmentsCommand, temporalCommand } from './commands/segments.js';
 import { metricsStabilizationCommand, reshakeCommand, stabilizeCommand } from './commands/stabilize.js';
 
@@ -42,6 +43,7 @@ const GROUPS: Record<string, string> = {
   datasets: 'real clips (manifest, fetch) and synthetic shaky clips with ground truth',
   metrics: 'measure a video',
   models: 'pose and mask models: manifest, TFJS-to-ONNX conversion, cache',
+  queue: 'the BullMQ job queues of `batch --redis` and `worker` (src/queue)',
 };
 
 const pipelineOptions = (cmd: Command): Command =>
@@ -405,10 +407,39 @@ const COMMANDS: Entry[] = [
           .description('run `process` on many videos: a folder of videos or a text file with one path per line')
           .argument('<source>', 'folder or list file')
           .requiredOption('--out-dir <dir>', 'outputs go here as <name>.mp4 (run folders beside them)')
-          .option('--concurrency <n>', 'videos processed at once', parseInteger, 1),
+          .option('--concurrency <n>', 'videos processed at once', parseInteger, 1)
+          .option('--redis <url>', 'queue the videos on this redis (redis://host:port) for `reshoot worker`s instead of running them here; run folders must be on storage every worker sees')
+          .option('--attempts <n>', 'with --redis: tries per job before the video fails', parseInteger, 3)
+          .option('--backoff-seconds <s>', 'with --redis: first retry delay, doubling each time', parseFloatArg, 2),
       ),
-    action: batchCommand,
+    action: (source: string, opts: { redis?: string }, ...rest: unknown[]) => (opts.redis ? queuedBatchCommand(source, opts as never) : batchCommand(source, opts as never, ...(rest as []))),
     resumable: true,
+  },
+  {
+    path: 'worker',
+    define: (c) =>
+      c
+        .description('take jobs of `batch --redis` from redis and run them (prepare and finish on cpu, segments on gpu) until stopped')
+        .requiredOption('--redis <url>', 'redis://host:port (AOF on: src/queue/README.md)')
+        .option('--queues <list>', 'cpu, gpu or cpu,gpu (a GPU machine takes gpu only)', 'cpu,gpu')
+        .option('--concurrency <n>', 'jobs at once per queue', parseInteger, 1)
+        .option('--lock-seconds <s>', 'job lock; a killed worker\'s job goes to another worker after about this long', parseFloatArg, 30),
+    action: workerCommand,
+  },
+  {
+    path: 'queue status',
+    define: (c) => c.description('job counts per queue and each video\'s state').requiredOption('--redis <url>', 'redis://host:port').option('--json', 'print JSON'),
+    action: queueStatusCommand,
+  },
+  {
+    path: 'queue retry',
+    define: (c) => c.description('queue every failed video again (its run folder keeps the steps and segments that were done)').requiredOption('--redis <url>', 'redis://host:port'),
+    action: queueRetryCommand,
+  },
+  {
+    path: 'queue clean',
+    define: (c) => c.description('remove finished (completed and failed) jobs from redis').requiredOption('--redis <url>', 'redis://host:port').option('--grace-seconds <s>', 'keep jobs finished less than this long ago', parseFloatArg, 0),
+    action: queueCleanCommand,
   },
   {
     path: 'export',

@@ -19,7 +19,7 @@
  * that says `wholeSegment` (style: in subject scope: one crop box per segment).
  */
 import { existsSync, statSync } from 'node:fs';
-import { link, rm } from 'node:fs/promises';
+import { link, readdir, readFile, rm } from 'node:fs/promises';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { computePlate, sourceFromArrays } from '../background/index.js';
 import { blendOver, growFeatherSync } from '../composite/index.js';
@@ -42,7 +42,7 @@ import { perFrame, runChain, type ChainFrame, type FrameStage } from './chain.js
 import type { PipelineConfig } from './config.js';
 import { stageReporter, type PipelineListener, type StageName } from './events.js';
 import { RUN_FILES, RunFolder, type SegmentRecord } from './run-folder.js';
-import { keyOf, StepRunner } from './steps.js';
+import { keyOf, StepRunner, type Step } from './steps.js';
 import { collectVersions } from './versions.js';
 import { preflightProcess } from './preflight.js';
 
@@ -69,7 +69,18 @@ export interface ProcessOptions {
   sequential?: boolean;
   /** A generator object instead of `config.generator.spec` (finish-external.ts hands in the model's finished video this way). */
   generator?: Generator;
+  /**
+   * One piece of the run against its run folder, for workers of a queue (src/queue); default: all of it.
+   * `prepare`: probe, decompose, stabilize, plate, contacts, plan (resumable like the whole run).
+   * `{ segment: k }`: segment k's chain and clip; the prepare steps must be done (reused, never rerun); it
+   * writes segments/seg-NN.json, not run.json (several workers share the folder); a done segment is reused.
+   * `finish`: blend, re-shake, encode; every segment must be done. The output bytes equal one whole run's.
+   * The segment and finish phases imply `resume`; the configured generator is created only for segments.
+   */
+  phase?: ProcessPhase;
 }
+
+export type ProcessPhase = 'prepare' | { segment: number } | 'finish';
 
 export interface ProcessResult {
   output: string;
@@ -144,6 +155,11 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   const input = resolve(opts.input);
   const output = resolve(opts.output);
   const cfg = opts.config;
+  const phase = opts.phase;
+  const segmentPhase = typeof phase === 'object' ? phase.segment : null;
+  // Segment and finish jobs continue the run that prepare started.
+  if (phase !== undefined && phase !== 'prepare') opts = { ...opts, resume: true };
+  if (segmentPhase !== null && !(Number.isInteger(segmentPhase) && segmentPhase >= 0)) throw new ReshootError(`phase segment must be a whole number >= 0; got ${segmentPhase}`);
   if (!existsSync(input)) throw new ReshootError(`input ${opts.input} not found`);
   if (extname(output).toLowerCase() !== '.mp4') throw new ReshootError(`output ${opts.output} must be an .mp4 file`);
   assertCanWrite(output, { overwrite: opts.overwrite || opts.resume });
@@ -155,15 +171,21 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   const info = await probeVideo(input);
   emit({ type: 'stage-end', stage: 'probe' });
   preflightProcess({ input, output, runDir, info, config: cfg, overwrite: opts.overwrite, resume: opts.resume });
-  // The generator first: a bad spec, sidecar or model fails before any frame is processed.
-  const generator: Generator = opts.generator ?? await createGenerator(cfg.generator.spec, {
+  if (phase !== undefined && phase !== 'prepare') {
+    if (!existsSync(join(runDir, RUN_FILES.manifest))) throw new ReshootError(`run folder ${runDir} has no run.json: run the prepare phase first`);
+    // Carry hands each segment's last frame to the next: segments are not independent jobs then.
+    if (cfg.temporal.carry && segmentPhase !== null) throw new ReshootError('temporal.carry chains the segments: a segment cannot run as a job of its own (run the video whole)');
+  }
+  // The generator first: a bad spec, sidecar or model fails before any frame is processed. Prepare and
+  // finish never call it (a CPU worker must not load a GPU model): the spec was checked by the preflight.
+  const generator: Generator = opts.generator ?? (phase === 'prepare' || phase === 'finish' ? await createGenerator('passthrough') : await createGenerator(cfg.generator.spec, {
     synthetic: { seed: cfg.generator.seed },
     cmd: { timeoutMs: cfg.generator.timeoutSeconds * 1000 },
     onnx: { releaseBetweenSegments: cfg.generator.releaseBetweenSegments },
     style: { size: cfg.generator.size, scope: cfg.generator.scope },
     wanAnimate: { refertNum: cfg.generator.refertNum },
     comfyui: cfg.generator.workflow ? { workflow: cfg.generator.workflow, seed: cfg.generator.seed, timeoutMs: cfg.generator.timeoutSeconds * 1000 } : undefined,
-  });
+  }));
   if (info.frameCount < 2) {
     await generator.close();
     throw new ReshootError(`${opts.input} has ${info.frameCount} frame(s): the pipeline needs at least 2`);
@@ -178,8 +200,9 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
       versions: await collectVersions(),
       video: { width: info.width, height: info.height, fps: info.fps, frameCount: info.frameCount, hasAudio: info.hasAudio },
     },
-    { resume: opts.resume, overwrite: opts.overwrite },
+    { resume: opts.resume, overwrite: opts.overwrite, persist: segmentPhase === null },
   );
+  if (resumed) await mergeSegmentRecords(run);
 
   // Ctrl-C / SIGTERM: record the interruption before the exit-cleanup handler ends the process.
   const onSignal = (signal: NodeJS.Signals) => {
@@ -193,7 +216,8 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   process.prependListener('SIGINT', onSignal);
   process.prependListener('SIGTERM', onSignal);
 
-  const steps = new StepRunner(run, emit, (stage) => stageReporter(emit, stage));
+  const reporter = (stage: StageName) => stageReporter(emit, stage);
+  const steps = phase === undefined || phase === 'prepare' ? new StepRunner(run, emit, reporter) : new ReuseOnlySteps(run, emit, reporter);
   const notes: string[] = [];
   let dec: Decomposition | null = null;
   let stateRef: RunState | null = null;
@@ -207,6 +231,8 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     notes.push(`segments: ${plan.reason}`);
     run.manifest.notes = notes;
     await run.save();
+    if (phase === 'prepare') return { output, runDir, run, resumed, seconds: (performance.now() - started) / 1000 };
+    if (segmentPhase !== null && segmentPhase >= plan.segments.length) throw new ReshootError(`segment ${segmentPhase} is not in the plan of ${runDir} (${plan.segments.length} segments)`);
 
     // ---- segments: up to SEGMENTS_IN_FLIGHT at once (opts.sequential: one at a time). The generator takes
     // the segments one after another in plan order (a turn per segment), so its calls and every output byte
@@ -221,12 +247,16 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     // The first failure stops the other segments in flight.
     const failure = new AbortController();
     const signal = opts.signal ? AbortSignal.any([opts.signal, failure.signal]) : failure.signal;
+    // A segment job generates alone: no other segment's turn to wait for.
+    if (segmentPhase !== null) turns.forEach((t, k) => k !== segmentPhase && t.resolve());
     let carried: { guide: Frame; output: Frame; index: number } | null = null;
     const runSegment = async (seg: Segment): Promise<void> => {
       const previous = run.manifest.segments[seg.index];
       const clip = run.segmentClip(seg.index);
       const key = segmentKey(seg);
-      if (!steps.invalidated && previous?.status === 'done' && previous.key === key && existsSync(clip)) {
+      const reusable = !steps.invalidated && previous?.status === 'done' && previous.key === key && existsSync(clip);
+      if (phase === 'finish' && !reusable) throw new ReshootError(`segment ${seg.index} of ${runDir} is not done: run its segment job before finish`);
+      if (reusable) {
         turns[seg.index].resolve();
         emit({ type: 'stage-end', stage: 'segment', segment: seg.index, segments: plan.count, reused: true });
         carried = null; // a reused segment's last output frame is not kept; the next segment restarts its recursion
@@ -276,12 +306,13 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
       record.file = join('segments', basename(clip));
       record.peakRssMB = rss.stop().selfBytes / 2 ** 20;
       record.seconds.total = (performance.now() - segStart) / 1000;
+      if (segmentPhase !== null) await writeJsonAtomic(run.segmentRecordPath(seg.index), record, { overwrite: true });
       await run.save();
       emit({ type: 'stage-end', stage: 'segment', segment: seg.index, segments: plan.count, start: seg.start, end: seg.end, seconds: record.seconds.total });
     };
     const running = new Set<Promise<void>>();
     let firstError: unknown = null;
-    for (const seg of plan.segments) {
+    for (const seg of segmentPhase === null ? plan.segments : [plan.segments[segmentPhase]]) {
       while (running.size >= inFlight) await Promise.race(running);
       if (firstError) break;
       const p: Promise<void> = runSegment(seg)
@@ -294,6 +325,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     }
     await Promise.all(running);
     if (firstError) throw firstError;
+    if (segmentPhase !== null) return { output, runDir, run, resumed, seconds: (performance.now() - started) / 1000 };
 
     // ---- finish: blend -> re-shake -> keep the scene -> encode (always runs: the output is what was asked for).
     emit({ type: 'stage-start', stage: 'finish' });
@@ -318,6 +350,30 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
     dec?.masks?.close();
     await stateRef?.releaseAnkleEstimator().catch(() => undefined);
     await generator.close().catch(() => undefined);
+  }
+}
+
+/** The step runner of segment and finish jobs: the prepare phase's steps are reused, never rerun. */
+class ReuseOnlySteps extends StepRunner {
+  override async step<T>(step: Step<T>): Promise<T | null> {
+    if (!step.skip && !this.reusable(step)) throw new ReshootError(`step ${step.name} of ${this.run.dir} is not done (or its config changed): run the prepare phase first`);
+    return super.step(step);
+  }
+}
+
+/** Segment jobs record themselves in segments/seg-NN.json (src/queue); a done record there counts as the segment's. */
+async function mergeSegmentRecords(run: RunFolder): Promise<void> {
+  const dir = run.path('segments');
+  if (!existsSync(dir)) return;
+  for (const name of (await readdir(dir)).sort()) {
+    const m = /^seg-(\d+)\.json$/.exec(name);
+    if (!m) continue;
+    const rec = JSON.parse(await readFile(join(dir, name), 'utf8')) as SegmentRecord;
+    const k = Number(m[1]);
+    if (rec.status !== 'done' || rec.index !== k) continue;
+    // Dense: the resume code filters the list by index and looks segments up by position.
+    for (let i = run.manifest.segments.length; i < k; i++) run.manifest.segments[i] = { index: i, label: '', start: 0, end: 0, status: 'pending', seconds: {} };
+    run.manifest.segments[k] = rec;
   }
 }
 

@@ -88,6 +88,12 @@ export interface RunManifest {
 }
 
 export class RunFolder {
+  /**
+   * False for a segment job of a queued run (src/queue): several workers share the folder, so only the
+   * prepare and finish jobs write run.json; a segment records itself in segments/seg-NN.json.
+   */
+  persist = true;
+
   private constructor(
     readonly dir: string,
     readonly manifest: RunManifest,
@@ -105,7 +111,7 @@ export class RunFolder {
   static async open(
     dir: string,
     init: Omit<RunManifest, 'schema' | 'createdAt' | 'updatedAt' | 'status' | 'steps' | 'segments' | 'peakRssMB'>,
-    opts: { resume?: boolean; overwrite?: boolean } = {},
+    opts: { resume?: boolean; overwrite?: boolean; persist?: boolean } = {},
   ): Promise<{ run: RunFolder; resumed: boolean }> {
     const manifestPath = join(dir, 'run.json');
     if (existsSync(dir) && !statSync(dir).isDirectory()) throw new ReshootError(`run folder ${dir} is a file`);
@@ -120,6 +126,7 @@ export class RunFolder {
       // (src/pipeline/steps.ts), so only what the change affects runs again.
       const manifest: RunManifest = { ...previous, output: init.output, config: init.config, status: 'running', error: undefined, versions: init.versions };
       const run = new RunFolder(dir, manifest);
+      run.persist = opts.persist ?? true;
       await run.save();
       return { run, resumed: true };
     }
@@ -157,6 +164,10 @@ export class RunFolder {
   contacts(): Promise<Contacts> {
     return readContacts(this.path(RUN_FILES.contacts));
   }
+  /** Path of segment k's record (written by a segment job of a queued run; finish merges it into run.json). */
+  segmentRecordPath(k: number): string {
+    return this.path('segments', `seg-${String(k).padStart(2, '0')}.json`);
+  }
   /** Path of segment k's clip. */
   segmentClip(k: number): string {
     return this.path('segments', `seg-${String(k).padStart(2, '0')}.mp4`);
@@ -172,6 +183,7 @@ export class RunFolder {
    * Completed steps and segments stay recorded, so --resume continues from them.
    */
   markInterruptedSync(signal: string): void {
+    if (!this.persist) return;
     this.manifest.status = 'interrupted';
     this.manifest.error = `interrupted by ${signal}`;
     this.manifest.updatedAt = new Date().toISOString();
@@ -181,6 +193,7 @@ export class RunFolder {
   }
 
   async save(): Promise<void> {
+    if (!this.persist) return;
     this.manifest.updatedAt = new Date().toISOString();
     // maxRSS is the process's high-water mark (KiB), so short spikes between saves count too.
     this.manifest.peakRssMB = Math.max(this.manifest.peakRssMB, process.resourceUsage().maxRSS / 1024);

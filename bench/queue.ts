@@ -1,0 +1,74 @@
+/**
+ * Queue throughput (issue 21): `node --import tsx bench/queue.ts [--workers 1,2] [--videos 2] [--slow 3] [--frames 24]`
+ * A batch of short clips (vtest.avi pieces, 320x240, 2 segments, pose off) with the slow stand-in
+ * (`slow:<s>`: a fixed sleep per segment, like a GPU job): local `reshoot batch` (concurrency 1) against
+ * `batch --redis` with N `reshoot worker` processes on a private redis-server. Prints wall seconds,
+ * videos per minute and the queue overhead per job (the batch's wall time minus the work the jobs
+ * reported, spread over the jobs, per worker). Writes nothing but a temp folder.
+ */
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir, loadavg } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startPrivateRedis } from '../src/queue/index.js';
+import { resolveFfmpeg } from '../src/video/index.js';
+
+const { values } = parseArgs({ options: { workers: { type: 'string', default: '1,2' }, videos: { type: 'string', default: '2' }, slow: { type: 'string', default: '3' }, frames: { type: 'string', default: '24' } } });
+const root = resolve('.');
+const dir = mkdtempSync(join(tmpdir(), 'reshoot-bench-queue-'));
+const videos = Number(values.videos);
+const src = join(dir, 'in');
+mkdirSync(src);
+const dataset = join(root, '.cache', 'datasets', 'vtest.avi');
+for (let i = 0; i < videos; i++) {
+  execFileSync(resolveFfmpeg(), ['-v', 'error', '-i', dataset, '-vf', `select=gte(n\\,${i * 40}),scale=320:240`, '-frames:v', values.frames!, '-c:v', 'libx264', '-crf', '10', '-pix_fmt', 'yuv420p', join(src, `v${i}.mp4`)]);
+}
+const configFile = join(dir, 'config.json');
+writeFileSync(configFile, JSON.stringify({ pose: { enabled: false }, segments: { count: 2, overlap: 2, minLength: 8 } }));
+const common = ['--config', configFile, '--generator', `slow:${values.slow}`];
+
+function cli(args: string[]): Promise<{ code: number | null; out: string; wall: number }> {
+  const t0 = performance.now();
+  return new Promise((res) => {
+    const c = spawn(process.execPath, [join(root, 'bin', 'reshoot.js'), ...args], { env: { ...process.env, RESHOOT_PROGRESS: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d) => (out += d));
+    c.stderr.on('data', (d) => (out += d));
+    c.on('close', (code) => res({ code, out, wall: (performance.now() - t0) / 1000 }));
+  });
+}
+
+const rows: string[] = [];
+const cpu0 = process.cpuUsage();
+const local = await cli(['batch', src, '--out-dir', join(dir, 'local'), ...common]);
+if (local.code !== 0) throw new Error(local.out);
+rows.push(`local batch      wall ${local.wall.toFixed(1)} s  ${(videos / (local.wall / 60)).toFixed(2)} videos/min`);
+const redis = await startPrivateRedis(dir);
+try {
+  for (const n of values.workers!.split(',').map(Number)) {
+    const workers: ChildProcess[] = [];
+    const logs: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const w = spawn(process.execPath, [join(root, 'bin', 'reshoot.js'), 'worker', '--redis', redis.url], { env: { ...process.env, RESHOOT_PROGRESS: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      logs.push('');
+      w.stderr!.on('data', (d) => (logs[i] += d));
+      workers.push(w);
+    }
+    // Workers up (taking jobs) before the clock starts: their start-up is not queue overhead.
+    while (!logs.every((l) => l.includes('taking jobs'))) await new Promise((r) => setTimeout(r, 200));
+    const r = await cli(['batch', src, '--redis', redis.url, '--out-dir', join(dir, `q${n}`), ...common]);
+    for (const w of workers) w.kill('SIGKILL');
+    if (r.code !== 0) throw new Error(r.out);
+    // Work the jobs reported ("done in X s"), summed; the rest of the workers' busy time is queue overhead.
+    const done = logs.join('').match(/done in ([\d.]+) s/g) ?? [];
+    const work = done.reduce((a, s) => a + Number(/([\d.]+)/.exec(s)![1]), 0);
+    const overheadMs = ((r.wall * n - work) / done.length) * 1000;
+    rows.push(`queue, ${n} worker(s) wall ${r.wall.toFixed(1)} s  ${(videos / (r.wall / 60)).toFixed(2)} videos/min  jobs ${done.length}  job work ${work.toFixed(1)} s  idle+overhead per job ${overheadMs.toFixed(0)} ms`);
+  }
+} finally {
+  await redis.stop();
+  rmSync(dir, { recursive: true, force: true });
+}
+const cpu = process.cpuUsage(cpu0);
+process.stdout.write(`${rows.join('\n')}\nload average ${loadavg().map((l) => l.toFixed(1)).join(' ')}; this process ${(cpu.user / 1e6).toFixed(1)} s CPU (children not counted)\n`);
