@@ -3,8 +3,9 @@
  * A batch of short clips (vtest.avi pieces, 320x240, 2 segments, pose off) with the slow stand-in
  * (`slow:<s>`: a fixed sleep per segment, like a GPU job): local `reshoot batch` (concurrency 1) against
  * `batch --redis` with N `reshoot worker` processes on a private redis-server. Prints wall seconds,
- * videos per minute and the queue overhead per job (the batch's wall time minus the work the jobs
- * reported, spread over the jobs, per worker). Writes nothing but a temp folder.
+ * videos per minute and (wall x workers - the seconds the jobs reported) / jobs: idle time plus queue
+ * overhead per job. A worker runs a cpu and a gpu job at once (one BullMQ Worker per queue), so this can
+ * go below zero: it is an upper bound on overhead only with one queue per worker. Writes only a temp folder.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -64,7 +65,7 @@ try {
     const done = logs.join('').match(/done in ([\d.]+) s/g) ?? [];
     const work = done.reduce((a, s) => a + Number(/([\d.]+)/.exec(s)![1]), 0);
     const overheadMs = ((r.wall * n - work) / done.length) * 1000;
-    rows.push(`queue, ${n} worker(s) wall ${r.wall.toFixed(1)} s  ${(videos / (r.wall / 60)).toFixed(2)} videos/min  jobs ${done.length}  job work ${work.toFixed(1)} s  idle+overhead per job ${overheadMs.toFixed(0)} ms`);
+    rows.push(`queue, ${n} worker(s) wall ${r.wall.toFixed(1)} s  ${(videos / (r.wall / 60)).toFixed(2)} videos/min  jobs ${done.length}  job work ${work.toFixed(1)} s  (wall x workers - job time) / jobs ${overheadMs.toFixed(0)} ms`);
   }
 } finally {
   await redis.stop();

@@ -71,8 +71,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? (() => undefined);
   const connection = connect(opts.redis);
   const queues = new ReshootQueues(connection);
+  // One connection per Worker (BullMQ blocks on it while waiting for jobs).
+  const own = names.map(() => connect(opts.redis));
   const workers = names.map(
-    (name) =>
+    (name, i) =>
       new Worker<VideoJobData>(
         name,
         async (job) => {
@@ -89,7 +91,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
           }
         },
         {
-          connection: connect(opts.redis),
+          connection: own[i],
           prefix: QUEUE_PREFIX,
           concurrency,
           lockDuration,
@@ -107,7 +109,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     async close(force = false) {
       await Promise.all(workers.map((w) => w.close(force)));
       await queues.close();
-      connection.disconnect();
+      for (const c of [connection, ...own]) c.disconnect();
     },
   };
 }
