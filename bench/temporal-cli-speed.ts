@@ -5,7 +5,11 @@
  * alternate in one run (the machine's load changes between runs: only rows of the same run compare).
  * Frames/s = frames / wall seconds of the child process; CPU = the child's user + sys (ffmpeg included).
  *
- *   node --import tsx bench/temporal-cli-speed.ts [--frames 80] [--repeat 2]
+ * With --baseline <dir> (another checkout of this package, e.g. `git archive <commit> | tar -x -C dir`
+ * plus a node_modules link), that checkout's CLI runs in the same rounds, interleaved, so old and new
+ * see the same load. CPU s per frame is the figure that does not depend on the load.
+ *
+ *   node --import tsx bench/temporal-cli-speed.ts [--frames 80] [--repeat 2] [--threads 1,2] [--baseline <dir>]
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,8 +21,10 @@ import sharp from 'sharp';
 import { datasetPath, fetchDatasets } from '../src/datasets/index.js';
 import { decodeFrames, encodeFrames, type Frame } from '../src/video/index.js';
 
-const { values } = parseArgs({ options: { frames: { type: 'string', default: '80' }, repeat: { type: 'string', default: '2' } } });
+const { values } = parseArgs({ options: { frames: { type: 'string', default: '80' }, repeat: { type: 'string', default: '2' }, threads: { type: 'string', default: '1,2' }, baseline: { type: 'string' } } });
 const N = Number(values.frames), REPEAT = Number(values.repeat);
+const THREADS = values.threads.split(',').map(Number);
+const roots: Array<[string, string]> = [['this', resolve('.')], ...(values.baseline ? [['baseline', resolve(values.baseline)] as [string, string]] : [])];
 await fetchDatasets({ ids: ['vtest'] });
 const dir = await mkdtemp(join(tmpdir(), 'reshoot-temporal-cli-'));
 try {
@@ -31,19 +37,19 @@ try {
   await encodeFrames(clean, guide, { fps: { num: 10, den: 1 }, crf: 12 });
   await encodeFrames(clean.map((f, t) => ({ ...f, data: f.data.map((v) => Math.min(255, Math.round(v * (1 + 0.08 * Math.sin(t * 2.1))))) })), gen, { fps: { num: 10, den: 1 }, crf: 12 });
   let cpuBefore = childCpuTotal();
-  console.log('| threads | frames/s (wall) | wall s | CPU s (with ffmpeg) | load before |');
-  console.log('|---|---|---|---|---|');
+  console.log('| code | threads | frames/s (wall) | wall s | CPU s (with ffmpeg) | CPU ms per frame | load before |');
+  console.log('|---|---|---|---|---|---|---|');
   for (let r = 0; r < REPEAT; r++) {
-    for (const threads of [1, 2]) {
+    for (const [name, root] of roots) for (const threads of THREADS) {
       const load = loadavg()[0];
       const t0 = performance.now();
-      const p = spawnSync(process.execPath, [resolve('bin/reshoot.js'), 'temporal', gen, '--guide', guide, '-o', join(dir, `out${threads}.mp4`), '--threads', String(threads), '--overwrite'], { env: { ...process.env, RESHOOT_PROGRESS: '0' }, encoding: 'utf8' });
+      const p = spawnSync(process.execPath, [join(root, 'bin/reshoot.js'), 'temporal', gen, '--guide', guide, '-o', join(dir, `out${threads}.mp4`), '--threads', String(threads), '--overwrite'], { cwd: root, env: { ...process.env, RESHOOT_PROGRESS: '0' }, encoding: 'utf8' });
       const wall = (performance.now() - t0) / 1000;
       if (p.status !== 0) throw new Error(`reshoot temporal failed: ${p.stderr}`);
       const cpuNow = childCpuTotal();
       const cpu = cpuNow - cpuBefore;
       cpuBefore = cpuNow;
-      console.log(`| ${threads} | ${(N / wall).toFixed(1)} | ${wall.toFixed(2)} | ${cpu.toFixed(2)} | ${load.toFixed(1)} |`);
+      console.log(`| ${name} | ${threads} | ${(N / wall).toFixed(1)} | ${wall.toFixed(2)} | ${cpu.toFixed(2)} | ${((1000 * cpu) / N).toFixed(0)} | ${load.toFixed(1)} |`);
     }
   }
 } finally {

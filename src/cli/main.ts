@@ -9,22 +9,45 @@ import { killAllChildren } from '../util/children.js';
 import { installExitCleanup, setInterruptMessage } from '../util/cleanup.js';
 import { isReshootError } from '../util/errors.js';
 import { assertNotAnInput } from '../util/inputs.js';
-import { benchCommand } from './commands/bench.js';
-import { exportCommand, finishCommand } from './commands/export.js';
-import { datasetsFetchCommand, datasetsListCommand, datasetsSynthCommand } from './commands/datasets.js';
-import { demoCommand } from './commands/demo.js';
-import { contactsCommand, footlockCommand } from './commands/footlock.js';
-import { infoCommand } from './commands/info.js';
-import { modelsListCommand, modelsPrepareCommand } from './commands/models.js';
-import { plateCommand } from './commands/plate.js';
-import { masksCommand, poseCommand } from './commands/pose.js';
-import { batchCommand, GEN_SIZE_MAX, GEN_SIZE_MIN, processCommand } from './commands/process.js';
-import { queueCleanCommand, queuedBatchCommand, queueRetryCommand, queueStatusCommand, workerCommand } from './commands/queue.js';
-import { blendCommand, metricsFlickerCommand, segmentsCommand, temporalCommand } from './commands/segments.js';
-import { metricsStabilizationCommand, reshakeCommand, stabilizeCommand } from './commands/stabilize.js';
+import { GEN_SIZE_MAX, GEN_SIZE_MIN } from './commands/gen-size.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type Action = (...args: any[]) => unknown;
+
+// Each command's module is imported when that command runs, not at start-up: importing all of them
+// (the pipeline, pose models, onnxruntime, ...) cost about 1.3 CPU s before any command began, a
+// sixth of an 80-frame `reshoot temporal` (issue 16).
+const lazy =
+  <M,>(load: () => Promise<M>) =>
+  (name: keyof M): Action =>
+  async (...args: unknown[]) =>
+    ((await load())[name] as unknown as Action)(...args);
+const bench = lazy(() => import('./commands/bench.js'));
+const exportMod = lazy(() => import('./commands/export.js'));
+const datasets = lazy(() => import('./commands/datasets.js'));
+const footlock = lazy(() => import('./commands/footlock.js'));
+const models = lazy(() => import('./commands/models.js'));
+const pose = lazy(() => import('./commands/pose.js'));
+const processMod = lazy(() => import('./commands/process.js'));
+const segments = lazy(() => import('./commands/segments.js'));
+const queue = lazy(() => import('./commands/queue.js'));
+const stabilize = lazy(() => import('./commands/stabilize.js'));
+const benchCommand = bench('benchCommand');
+const exportCommand = exportMod('exportCommand'), finishCommand = exportMod('finishCommand');
+const datasetsFetchCommand = datasets('datasetsFetchCommand'), datasetsListCommand = datasets('datasetsListCommand'), datasetsSynthCommand = datasets('datasetsSynthCommand');
+const demoCommand = lazy(() => import('./commands/demo.js'))('demoCommand');
+const contactsCommand = footlock('contactsCommand'), footlockCommand = footlock('footlockCommand');
+const infoCommand = lazy(() => import('./commands/info.js'))('infoCommand');
+const modelsListCommand = models('modelsListCommand'), modelsPrepareCommand = models('modelsPrepareCommand');
+const plateCommand = lazy(() => import('./commands/plate.js'))('plateCommand');
+const masksCommand = pose('masksCommand'), poseCommand = pose('poseCommand');
+const batchCommand = processMod('batchCommand'), processCommand = processMod('processCommand');
+const queueCleanCommand = queue('queueCleanCommand'), queuedBatchCommand = queue('queuedBatchCommand'), queueRetryCommand = queue('queueRetryCommand');
+const queueStatusCommand = queue('queueStatusCommand'), workerCommand = queue('workerCommand');
+const blendCommand = segments('blendCommand'), metricsFlickerCommand = segments('metricsFlickerCommand'), segmentsCommand = segments('segmentsCommand');
+const temporalCommand = lazy(() => import('./commands/temporal.js'))('temporalCommand');
+const metricsStabilizationCommand = stabilize('metricsStabilizationCommand'), reshakeCommand = stabilize('reshakeCommand'), stabilizeCommand = stabilize('stabilizeCommand');
+
 type Opts = Record<string, string | undefined> & { compare?: string[] };
 
 interface Entry {
@@ -320,6 +343,7 @@ const COMMANDS: Entry[] = [
       .option('--max-guide-error <levels>', 'do not blend where the warped guide misses by more than this (gray levels; 255 = off)', parseFloatArg, 12)
       .option('--carry', 'carry the recursion across segment starts')
       .option('--threads <n>', "1 or 2: with 2 the guide's flow is computed one frame ahead on a worker thread (same output bytes)", parseFloatArg, 2)
+      .option('--x264-preset <name>', 'libx264 preset of the output (default veryfast, at CRF 15: the quality of medium at CRF 18 in less than half the time)')
       .option('--overwrite', 'replace an existing output'),
     action: temporalCommand,
     files: (a, o) => ({ reads: [a[0], o.guide, o.plan], writes: [o.out] }),

@@ -10,6 +10,7 @@ import { parseSubjectRule } from '../../pose/people.js';
 import { ReshootError } from '../../util/errors.js';
 import { probeVideo } from '../../video/index.js';
 import { progressBar, type Progress } from '../progress.js';
+import { GEN_SIZE_MAX, GEN_SIZE_MIN } from './gen-size.js';
 
 export interface ProcessCliOptions {
   out: string;
@@ -90,9 +91,8 @@ export function configFromFlags(opts: Omit<ProcessCliOptions, 'out'>): PipelineC
   return resolveConfig(merge(fromFile, flags), preset);
 }
 
-/** Bounds of --gen-size: the style network's working short side (config generator.size). */
-export const GEN_SIZE_MIN = 16;
-export const GEN_SIZE_MAX = 4096;
+// Bounds of --gen-size, in their own module so the CLI's option table needs no import of this one.
+export { GEN_SIZE_MIN, GEN_SIZE_MAX } from './gen-size.js';
 export const GEN_SCOPES = ['frame', 'subject'] as const;
 
 /**

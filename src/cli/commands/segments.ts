@@ -6,7 +6,6 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { flowMotionEnergy, planSegments, poseMotionEnergy, validatePlan, blendVideos, RAMP_KINDS, type RampKind, type SegmentPlan } from '../../segment/index.js';
-import { temporalVideo } from '../../temporal/index.js';
 import { measureFlicker } from '../../metrics/index.js';
 import { probeVideo } from '../../video/index.js';
 import type { PoseTrack } from '../../pose/types.js';
@@ -83,44 +82,8 @@ export async function segmentsCommand(video: string, opts: SegmentsCliOptions): 
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 
-export interface TemporalCliOptions {
-  guide: string;
-  out: string;
-  plan?: string;
-  strength: number;
-  flowScale: number;
-  maxGuideError: number;
-  carry?: boolean;
-  threads?: number;
-  overwrite?: boolean;
-}
-
-export async function temporalCommand(generated: string, opts: TemporalCliOptions): Promise<void> {
-  const out = resolve(opts.out);
-  assertCanWrite(out, { overwrite: opts.overwrite });
-  const plan = opts.plan ? await readPlan(opts.plan) : undefined;
-  const r = await withProgress('temporal', (onProgress) =>
-    temporalVideo(resolve(generated), resolve(opts.guide), out, {
-      strength: opts.strength,
-      flowScale: opts.flowScale,
-      maxGuideError: opts.maxGuideError,
-      carry: opts.carry,
-      resetAt: plan?.segments.map((s) => s.start),
-      threads: opts.threads,
-      overwrite: opts.overwrite,
-      onProgress,
-    }),
-  );
-  if (plan && plan.frameCount !== r.frames) process.stderr.write(`reshoot: warning: the plan covers ${plan.frameCount} frames, the clip has ${r.frames}\n`);
-  process.stdout.write(
-    [
-      `temporal consistency on ${r.frames} frames -> ${out}`,
-      `strength ${opts.strength}, flow at ${opts.flowScale} x size (Farneback on the guide), ${r.resets} restart(s)${opts.carry ? ' (carried across seams)' : ''}`,
-      `blended  ${(100 * r.meanReliable).toFixed(1)}% of pixels on average (the rest failed the occlusion check)`,
-      `speed    ${(r.frames / r.seconds).toFixed(1)} frames/s`,
-    ].join('\n') + '\n',
-  );
-}
+// `reshoot temporal` lives in temporal.ts (a light module, for start-up time); re-exported for callers of this one.
+export { temporalCommand, type TemporalCliOptions } from './temporal.js';
 
 export interface BlendCliOptions {
   plan: string;
