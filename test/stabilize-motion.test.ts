@@ -267,3 +267,33 @@ test('a mask over (almost) the whole frame: identity with fallback too-few-backg
   // Without the mask the same pair is estimated fine: the fallback is the mask's doing.
   assert.equal((await estimateMotion(a, b)).fallback, undefined);
 });
+
+test('anchored fits between keyframes: a large subject drifting slower than the inlier threshold drops out; per-pair fits follow it', async () => {
+  const bg = await building;
+  const person = await loadImage(mediaFile('graf1.png'), 200, 200).then(toGray);
+  const W = 320, H = 240, N = 16;
+  const frames: GrayFrame[] = [];
+  for (let t = 0; t < N; t++) {
+    const f = await warpGray(bg, translation(-80 + 2 * t, -60 + t), W, H); // camera: background moves (+2, +1) per frame
+    // the subject (120x150, about a quarter of the frame, textured) moves with the camera plus (+0.4, -0.3) px per frame of its own:
+    // 0.5 px per pair, under the 0.7 px inlier threshold, so a per-pair fit cannot tell it from the background
+    const p = await warpGray(person, translation(100 + 2.4 * t, 40 + 0.7 * t), W, H);
+    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+      const sx = x - (100 + 2.4 * t), sy = y - (40 + 0.7 * t);
+      if (sx >= 0 && sy >= 0 && sx < 120 && sy < 150) f.data[y * W + x] = p.data[y * W + x];
+    }
+    frames.push(f);
+  }
+  const opts = { keyframeInterval: 20, ransacThreshold: 0.7, maxCorners: 200 };
+  // accumulated path error at the end: the true camera moved (2 (N-1), N-1)
+  const endError = (ms: { matrix: number[] }[]) => {
+    let x = 0, y = 0;
+    for (let t = 1; t < N; t++) { x += ms[t].matrix[2]; y += ms[t].matrix[5]; }
+    return Math.hypot(x - 2 * (N - 1), y - (N - 1));
+  };
+  const anchored = await analyzeMotion(frames, opts);
+  const perPair = await analyzeMotion(frames, { ...opts, anchored: false });
+  const eA = endError(anchored), eP = endError(perPair);
+  assert.ok(eA < 0.5, `anchored: path error ${eA.toFixed(2)} px after ${N - 1} pairs`);
+  assert.ok(eP > 1, `per-pair fits should be pulled by the subject: ${eP.toFixed(2)} px`);
+});

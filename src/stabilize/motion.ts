@@ -71,6 +71,17 @@ export interface MotionOptions extends TrackerOptions {
    * camera). When fewer than minInliers such tracks exist, all tracks are used.
    */
   backgroundMargin?: number;
+  /**
+   * Between keyframes, fit each frame to the keyframe (default true): the
+   * RANSAC runs on keyframe position -> position now of every carried track,
+   * and the pair's motion is that fit composed with the inverse of the
+   * previous one. A character that moves slowly (under the inlier threshold
+   * from one frame to the next, so a per-pair fit averages it with the
+   * background) has drifted past the threshold a few frames after the
+   * keyframe and drops out; the path within a keyframe interval does not
+   * accumulate per-pair error. false: per-pair fits (the earlier behaviour).
+   */
+  anchored?: boolean;
   /** RANSAC seed (default 1): results are reproducible. */
   seed?: number;
   /** Keep the point tracks in the result (for plots). */
@@ -108,6 +119,7 @@ const DEFAULTS = {
   roundTrip: 'all' as 'all' | 'new-tracks',
   maskMargin: 4,
   backgroundMargin: 12,
+  anchored: true,
   seed: 1,
   keepTracks: false,
 };
@@ -157,9 +169,11 @@ export const VIDEO_MOTION_DEFAULTS: Readonly<MotionOptions> = Object.freeze({
   winSize: 11,
   maxLevel: 3,
   roundTrip: 'new-tracks',
-  // 0.7 px at the analysis size (1.5 before): slow walkers inside 1.5 px pulled the fit and the
-  // tripod path drifted 1.1 px (centre) over 200 frames of vtest; 0.7 px: 0.28 px (bench/stabilization-paths.ts)
-  ransacThreshold: 0.7,
+  // 0.2 px at the analysis size (1.5, then 0.7 before): slow walkers and characters inside the
+  // threshold pull the fit. With anchored fits (issue 12), 0.7 -> 0.2: megamind-shake 5.10 -> 3.35 px,
+  // montage-shake 2.39 -> 2.20 px, tripod-walkers corner drift 0.19 -> 0.12 px; the other issue-14
+  // cases within 0.03 px (src/stabilize/README.md "Moving characters")
+  ransacThreshold: 0.2,
 });
 
 /** `opts` over VIDEO_MOTION_DEFAULTS (undefined values do not override). */
@@ -405,6 +419,12 @@ function fallbackResult(o: ResolvedOptions, reason: MotionFallback, corners: num
 export interface TrackCarry {
   start?: Float32Array;
   carry?: Float32Array;
+  /** anchored: the positions of `start` / `carry` on the anchor (keyframe), estimation scale. */
+  startAnchor?: Float32Array;
+  carryAnchor?: Float32Array;
+  /** anchored: anchor px -> prev px (start) / -> next px (carry), estimation scale. */
+  startFit?: Mat2x3;
+  carryFit?: Mat2x3;
   /** Set by the call: true when corners were detected (not carried). */
   detected?: boolean;
 }
@@ -416,16 +436,34 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
   }
   if (track) {
     track.carry = undefined;
+    track.carryAnchor = undefined;
+    track.carryFit = undefined;
     track.detected = false;
   }
   let corners: Mat | undefined;
   try {
     const start = track?.start;
     const carried = !!start && start.length / 2 >= Math.max(o.minInliers, o.redetectFraction * o.maxCorners);
+    // anchored, between keyframes: the surviving tracks keep their anchor when corners are detected again
+    const keepOld = !carried && o.anchored && !!start?.length && !!track?.startAnchor && !!track.startFit;
+    let survivors = 0;
     if (carried) corners = cv.matFromArray(start.length / 2, 1, cv.CV_32FC2, start as unknown as number[]);
     else {
       corners = detectCorners(cv, prev.gray, o, prev.allowed);
       if (track) track.detected = true;
+      if (keepOld) {
+        const fresh = corners.data32F as Float32Array;
+        const pts = Array.from(start!);
+        const d2 = o.minDistance * o.minDistance;
+        for (let i = 0; i < fresh.length && pts.length < 2 * o.maxCorners; i += 2) {
+          let near = false;
+          for (let k = 0; k < start!.length && !near; k += 2) near = (fresh[i] - start![k]) ** 2 + (fresh[i + 1] - start![k + 1]) ** 2 < d2;
+          if (!near) pts.push(fresh[i], fresh[i + 1]);
+        }
+        corners.delete();
+        corners = cv.matFromArray(pts.length / 2, 1, cv.CV_32FC2, pts);
+        survivors = start!.length / 2;
+      }
     }
     const nCorners = corners.rows;
     // With a mask, "too few" means the person covers the frame, not a textureless one.
@@ -437,13 +475,35 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     const nextAllowed = next.allowed ? (next.allowed.data as Uint8Array) : undefined;
     const from: number[] = [];
     const to: number[] = [];
+    // anchored: fit anchor -> next; the anchor of fresh corners is prev itself
+    // Corners detected again between keyframes (too few tracks left) join the same anchor:
+    // their anchor position is where the current fit says they were on the anchor frame.
+    let anchorIn: ArrayLike<number> | undefined;
+    if (o.anchored && track?.startFit && (carried ? track.startAnchor : true)) {
+      if (carried) anchorIn = track.startAnchor;
+      else {
+        const back = invert(track.startFit);
+        const c = corners.data32F as Float32Array;
+        const a = new Float32Array(c.length);
+        if (keepOld) a.set(track.startAnchor!.subarray(0, 2 * survivors));
+        for (let i = 2 * survivors; i < c.length; i += 2) {
+          a[i] = back[0] * c[i] + back[1] * c[i + 1] + back[2];
+          a[i + 1] = back[3] * c[i] + back[4] * c[i + 1] + back[5];
+        }
+        anchorIn = a;
+      }
+    }
+    const anchorFit = anchorIn ? track!.startFit! : identity();
+    const anc: number[] = [];
     for (let i = 0; i < nCorners; i++) {
       if (!lk.ok[i]) continue;
       const x1 = lk.to[2 * i], y1 = lk.to[2 * i + 1];
       if (nextAllowed && !nextAllowed[Math.round(y1) * w + Math.round(x1)]) continue;
       from.push(lk.from[2 * i], lk.from[2 * i + 1]);
       to.push(x1, y1);
+      if (anchorIn) anc.push(anchorIn[2 * i], anchorIn[2 * i + 1]);
     }
+    const src = anchorIn ? anc : from;
     const tracked = from.length / 2;
     if (tracked < o.minInliers) return fallbackResult(o, few, nCorners, tracked);
     // Background first: the fit is made on tracks far from the person, the rest must agree with it.
@@ -459,15 +519,19 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     }
 
     let small: Mat2x3;
+    let fit: Mat2x3 | undefined;
     let inlier: Uint8Array;
     let inliers: number;
     let rms: number;
     if (o.model === 'similarity') {
       const sub = (p: number[]) => (farIdx ? farIdx.flatMap((i) => [p[2 * i], p[2 * i + 1]]) : p);
-      let r = ransacSimilarity(sub(from), sub(to), { threshold: o.ransacThreshold, maxIterations: o.ransacIterations, seed: o.seed });
-      if (r && farIdx) r = refitAll(r.matrix, from, to, o.ransacThreshold);
+      let r = ransacSimilarity(sub(src), sub(to), { threshold: o.ransacThreshold, maxIterations: o.ransacIterations, seed: o.seed });
+      if (r && farIdx) r = refitAll(r.matrix, src, to, o.ransacThreshold);
       if (!r) return fallbackResult(o, 'too-few-inliers', nCorners, tracked);
-      small = r.matrix; inlier = r.inlier; inliers = r.inliers; rms = r.rmsError;
+      // anchored: the pair's motion is (anchor -> next) after (anchor -> prev)^-1
+      fit = r.matrix;
+      small = anchorIn ? compose(r.matrix, invert(anchorFit)) : r.matrix;
+      inlier = r.inlier; inliers = r.inliers; rms = r.rmsError;
     } else {
       const a = cv.matFromArray(tracked, 1, cv.CV_32FC2, from);
       const b = cv.matFromArray(tracked, 1, cv.CV_32FC2, to);
@@ -503,12 +567,19 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     }
     if (track) {
       const carry = new Float32Array(2 * inliers);
+      const carryAnchor = new Float32Array(2 * inliers);
       for (let i = 0, k = 0; i < tracked; i++) {
         if (!inlier[i]) continue;
+        carryAnchor[k] = src[2 * i];
         carry[k++] = to[2 * i];
+        carryAnchor[k] = src[2 * i + 1];
         carry[k++] = to[2 * i + 1];
       }
       track.carry = carry;
+      if (fit) {
+        track.carryAnchor = carryAnchor;
+        track.carryFit = fit;
+      }
     }
     // rms in full-size px (mean of the two axis factors; they differ only by rounding)
     const out: MotionEstimate = { matrix, model: o.model, corners: nCorners, tracked, inliers, rmsError: rms * 0.5 * (Si[0] + Si[4]) };
@@ -592,9 +663,13 @@ export class MotionAnalyzer {
     try {
       const keyframe = prevIndex % this.options.keyframeInterval === 0;
       this.track.start = keyframe ? undefined : this.track.carry;
+      this.track.startAnchor = keyframe ? undefined : this.track.carryAnchor;
+      this.track.startFit = keyframe ? undefined : this.track.carryFit;
       return estimatePrepared(this.cv, prev, cur, this.options, this.track);
     } finally {
       this.track.start = undefined;
+      this.track.startAnchor = undefined;
+      this.track.startFit = undefined;
       releasePrepared(prev);
     }
   }
