@@ -14,8 +14,8 @@ import { parseArgs } from 'node:util';
 import { decodeFrames, probeVideo, type Frame } from '../src/video/index.js';
 import { datasetPath } from '../src/datasets/index.js';
 import { ReshootError } from '../src/util/errors.js';
+import { refuseHeldOut } from '../src/notebook/labels.js';
 
-const HELD_OUT: [number, number][] = [[231, 274], [484, 545], [632, 683]];
 const { values, positionals } = parseArgs({ allowPositionals: true, options: { clip: { type: 'string', default: 'vtest' }, cols: { type: 'string' } } });
 const [cmd, png, ...a] = positionals;
 const path = datasetPath(values.clip as 'vtest');
@@ -23,7 +23,8 @@ const info = await probeVideo(path);
 const W = info.width, H = info.height;
 
 async function frames(list: number[]): Promise<Map<number, Frame>> {
-  for (const f of list) for (const [x, y] of HELD_OUT) if (values.clip === 'vtest' && f >= x && f <= y) throw new ReshootError(`frame ${f} is held out (${x}-${y})`);
+  // The notebooks apply the same rule (src/notebook/labels.ts).
+  if (values.clip === 'vtest') for (const f of list) refuseHeldOut(f, f);
   const lo = Math.min(...list), hi = Math.max(...list);
   const out = new Map<number, Frame>();
   let i = lo;

@@ -160,3 +160,23 @@ test('sweepFigure: fixed traces always visible, each slider step shows only its 
   assert.deepEqual(steps.map((s) => s.args[1]), [[true, true, false], [true, false, true]]);
   assert.deepEqual(checkFigure(fig), []);
 });
+
+test('sweepFigure: steps with a title switch the chart title with the traces (plotly update)', () => {
+  const L2 = { title: { text: 'sweep' }, xaxis: { title: { text: 'frame' } }, yaxis: { title: { text: 'x (px)' } } };
+  const fig = sweepFigure({
+    layout: L2,
+    steps: [
+      { label: '5', heading: 'σ 5: error 1.2 px', traces: [{ y: [1], name: 'σ 5' }] },
+      { label: '10', traces: [{ y: [2], name: 'σ 10' }] },
+    ],
+    prefix: 'σ = ',
+    active: 1,
+  });
+  const steps = (fig.layout.sliders as { steps: { method: string; args: [{ visible: boolean[] }, { 'title.text': string }] }[] }[])[0].steps;
+  assert.deepEqual(steps.map((s) => s.method), ['update', 'update']);
+  assert.deepEqual(steps.map((s) => s.args[0].visible), [[true, false], [false, true]]);
+  // A step without its own title falls back to the layout's; the active step's title is shown first.
+  assert.deepEqual(steps.map((s) => s.args[1]['title.text']), ['σ 5: error 1.2 px', 'sweep']);
+  assert.equal(fig.layout.title.text, 'sweep');
+  assert.equal(L2.title.text, 'sweep', 'the caller\'s layout is not changed');
+});

@@ -132,8 +132,11 @@ export function threshold(
 
 /** One position of a sweep slider: its label and the traces shown there. */
 export interface SweepStep {
+  /** The slider tick: keep it short (the value), long ones overlap. */
   label: string;
   traces: Trace[];
+  /** The chart title at this step (e.g. the value and its metric); the layout's title when absent. */
+  heading?: string;
 }
 
 /**
@@ -153,6 +156,7 @@ export function sweepFigure(opts: {
   if (opts.steps.length === 0) throw new ReshootError('sweepFigure: no steps');
   const fixed = opts.fixed ?? [];
   const active = opts.active ?? 0;
+  const titled = opts.steps.some((s) => s.heading !== undefined);
   const data: Trace[] = [...fixed];
   const owner: number[] = fixed.map(() => -1);
   opts.steps.forEach((s, k) => {
@@ -166,8 +170,16 @@ export function sweepFigure(opts: {
       active,
       currentvalue: { prefix: opts.prefix },
       pad: { t: 50 },
-      steps: opts.steps.map((s, k) => ({ label: s.label, method: 'restyle', args: ['visible', owner.map((o) => o === -1 || o === k)] })),
+      steps: opts.steps.map((s, k) => {
+        const visible = owner.map((o) => o === -1 || o === k);
+        // 'update' also sets the title, so the metric of the step can be read above the chart.
+        return titled
+          ? { label: s.label, method: 'update', args: [{ visible }, { 'title.text': s.heading ?? opts.layout.title.text }] }
+          : { label: s.label, method: 'restyle', args: ['visible', visible] };
+      }),
     },
   ];
-  return { data, layout: { ...opts.layout, sliders } };
+  const layout: Layout = { ...opts.layout, sliders };
+  if (titled) layout.title = { ...opts.layout.title, text: opts.steps[active].heading ?? opts.layout.title.text };
+  return { data, layout };
 }

@@ -18,6 +18,7 @@ import { videoHtml, type VideoClip, type VideoOptions } from './video.js';
 export { checkFigure, assertReadable, threshold, sweepFigure, type SweepStep } from './chart.js';
 export { videoHtml, sideBySideFrames, drawNumber, type VideoClip, type VideoOptions } from './video.js';
 export type { Figure, Layout, Axis, HiddenAxis, AnyAxis, Title, Trace } from './chart.js';
+export { VTEST_HELD_OUT, heldOutOverlap, refuseHeldOut } from './labels.js';
 
 /** The subset of tslab's display object we use; a test can pass its own. */
 export interface NotebookDisplay {
@@ -67,8 +68,10 @@ export function figureHtml(figure: Figure, id = `plot-${randomBytes(6).toString(
     `<script>(function(){function draw(){${draw}}` +
     `if(window.Plotly){draw();return;}` +
     `var base=(document.body&&document.body.getAttribute('data-base-url'))||'/';` +
-    `fetch(base+'files/'+${src}).then(function(r){if(!r.ok)throw new Error(r.status);return r.text();})` +
-    `.then(function(t){if(!window.Plotly){new Function('define','module','exports',t+'\\n;window.Plotly=Plotly;')();}draw();})` +
+    // One fetch per page: every chart re-run after the reload waits on the same promise.
+    `window.__reshootPlotly=window.__reshootPlotly||fetch(base+'files/'+${src}).then(function(r){if(!r.ok)throw new Error(r.status);return r.text();})` +
+    `.then(function(t){if(!window.Plotly){new Function('define','module','exports',t+'\\n;window.Plotly=Plotly;')();}});` +
+    `window.__reshootPlotly.then(draw)` +
     `.catch(function(e){var d=document.getElementById(${json(id)});if(d)d.textContent='plotly.js could not be loaded ('+e+'): run the notebook from the project root';});` +
     `})();</script>`
   );
