@@ -93,6 +93,7 @@ test('the committed baselines are recognised and reproduce themselves exactly', 
   for (const [file, suite] of [
     ['baseline-validation.csv', VALIDATION_SUITE],
     ['baseline-stabilization.csv', STABILIZATION_SUITE],
+    ['baseline-temporal.csv', TEMPORAL_SUITE],
   ] as const) {
     const { rows, suite: found } = readBaseline(join(ROOT, 'results', file));
     assert.equal(found, suite, file);
