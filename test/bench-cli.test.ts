@@ -108,7 +108,7 @@ test('argument errors are one clear line', async () => {
   writeFileSync(join(dir, 'other.csv'), 'clip,frames\nx,2\n');
   const other = await runCli(['bench', '--compare', join(dir, 'other.csv')]);
   assert.equal(other.code, 1);
-  assert.match(other.stderr, /other\.csv is not a CSV of a known suite \(validation, stabilization\)/);
+  assert.match(other.stderr, /other\.csv is not a CSV of a known suite \(validation, stabilization, temporal\)/);
   const budget = await runCli(['bench', '--budget-seconds', '0', '--out', join(dir, 'z.csv')]);
   assert.match(budget.stderr, /--budget-seconds must be positive/);
   const unknown = await runCli(['bench', '--datasets', 'no-such-clip', '--out', join(dir, 'u.csv')]);
