@@ -123,6 +123,7 @@ export class BrowserPage {
       this.child.kill('SIGTERM');
       setTimeout(() => this.child.exitCode === null && this.child.kill('SIGKILL'), 5000).unref();
     });
-    rmSync(this.profile, { recursive: true, force: true });
+    // Chromium's helper processes can still write into the profile for a moment after the browser exits.
+    rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
   }
 }
