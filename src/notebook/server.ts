@@ -9,10 +9,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { ReshootError } from '../util/errors.js';
+import { freePort } from '../util/free-port.js';
 import { packageRoot } from '../util/paths.js';
 
 export const NOTEBOOK_SERVER_INSTALL = 'apt-get install -y --no-install-recommends jupyter-notebook';
@@ -23,18 +23,6 @@ export function findNotebookServer(): string {
   const which = spawnSync('sh', ['-c', 'command -v jupyter-notebook'], { encoding: 'utf8' });
   if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
   throw new ReshootError(`jupyter-notebook not found; install Debian's classic notebook server with: ${NOTEBOOK_SERVER_INSTALL}`);
-}
-
-/** A TCP port nobody listens on right now (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Arguments that start the server rooted at `root` with the project's kernel spec. */

@@ -23,4 +23,5 @@ export {
 } from './jobs.js';
 export { startWorker, runJob, parseQueues, type WorkerOptions, type RunningWorker } from './worker.js';
 export { runQueuedBatch, type QueuedBatchOptions } from './batch.js';
-export { startPrivateRedis, freePort, type PrivateRedis } from './redis-server.js';
+export { startPrivateRedis, type PrivateRedis } from './redis-server.js';
+export { freePort } from '../util/free-port.js';

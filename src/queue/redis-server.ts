@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { Redis } from 'ioredis';
 import { ReshootError } from '../util/errors.js';
+import { freePort } from '../util/free-port.js';
 
 export interface PrivateRedis {
   url: string;
@@ -19,17 +19,6 @@ export interface PrivateRedis {
 }
 
 const REDIS_SERVER = process.env.RESHOOT_REDIS_SERVER ?? '/usr/bin/redis-server';
-
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolvePort(port));
-    });
-  });
-}
 
 export async function startPrivateRedis(dir: string): Promise<PrivateRedis> {
   if (!existsSync(REDIS_SERVER)) throw new ReshootError(`${REDIS_SERVER} not found: apt-get install redis-server (or set RESHOOT_REDIS_SERVER)`);
