@@ -43,7 +43,7 @@ test('a validation run writes the CSV (documented columns, 3 segments + summary)
     assert.equal(row.error, '');
     assert.ok(Number(row.wall_s) > 0);
     assert.ok(Number(row.time_stabilize_s) > 0);
-    assert.notEqual(row.intentional_error_px, ''); // synthetic clip: ground truth known
+    assert.notEqual(row.intentional_error_px, '', `no intentional error: ${row.stab_reason}`); // synthetic clip: ground truth known
     assert.equal(row.gpu_mem_peak_mib, '');
     assert.match(row.gpu_reason, /nvidia-smi not found/);
     assert.equal(row.pass_gpu, 'n/a');
