@@ -3,33 +3,22 @@
  * notebooks (subscribers). One shape for every stage; ETA is computed here
  * from the stage's own rate so every consumer shows the same number.
  */
+/** Whole-video steps before the segments, in order (run.json steps; the step runner's names). */
+const WHOLE_VIDEO_STEPS = ['decompose', 'stabilize', 'plate', 'plan', 'contacts'] as const;
+/**
+ * The stages timed inside each segment, in order (run.json segments[].seconds, bench per-segment
+ * columns): decode, the segment chain's frame stages (pipeline/process.ts segmentChain), encode.
+ * A new chain stage adds its name here and its entry in segmentChain.
+ */
+export const SEGMENT_STAGES = ['decode', 'generate', 'temporal', 'composite', 'footlock', 'encode'] as const;
+/** Whole-video steps (run.json steps). */
+export const STEP_NAMES = [...WHOLE_VIDEO_STEPS, 'finish'] as const;
 /**
  * Every stage name, in pipeline order: the one list from which timing keys,
- * bench columns and progress labels are derived.
- * Whole-video steps: probe, decompose, stabilize, plate, plan, contacts, finish.
- * Per-segment frame stages: decode, generate, temporal, composite, footlock, encode.
+ * bench columns and progress labels are derived (built from the two lists above).
  */
-export const STAGES = [
-  'probe',
-  'decompose',
-  'stabilize',
-  'plate',
-  'plan',
-  'contacts',
-  'segment',
-  'decode',
-  'generate',
-  'temporal',
-  'composite',
-  'footlock',
-  'encode',
-  'finish',
-] as const;
+export const STAGES = ['probe', ...WHOLE_VIDEO_STEPS, 'segment', ...SEGMENT_STAGES, 'finish'] as const;
 export type StageName = (typeof STAGES)[number];
-/** The stages timed inside each segment (run.json segments[].seconds, bench per-segment columns). */
-export const SEGMENT_STAGES = ['decode', 'generate', 'temporal', 'composite', 'footlock', 'encode'] as const satisfies readonly StageName[];
-/** Whole-video steps (run.json steps). */
-export const STEP_NAMES = ['decompose', 'stabilize', 'plate', 'plan', 'contacts', 'finish'] as const satisfies readonly StageName[];
 
 export interface ProgressEvent {
   type: 'progress';
