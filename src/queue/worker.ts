@@ -5,9 +5,11 @@
  * from the run folder (finished steps and segments are reused, a half-written clip never existed: outputs
  * are renamed into place when complete).
  */
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import { processVideo } from '../pipeline/process.js';
 import { ReshootError } from '../util/errors.js';
+import { acquireSegmentLock } from './segment-lock.js';
 import { connect, jobIds, jobOptions, qualified, QUEUE_NAMES, QUEUE_PREFIX, ReshootQueues, type QueueName, type VideoJobData } from './jobs.js';
 
 export interface WorkerOptions {
@@ -40,10 +42,43 @@ export function parseQueues(list: string): QueueName[] {
   return [...new Set(names)] as QueueName[];
 }
 
-/** Runs one job: its phase of its video. Prepare also adds the segment jobs its plan asks for. */
-export async function runJob(job: Job<VideoJobData>, queues: ReshootQueues, threads?: number): Promise<{ segments?: number; seconds: number }> {
+export interface RunJobOptions {
+  /** A segment's lock file (work/seg-NN/lock.json) is stale after this long without renewal, ms. Default 30000. */
+  lockMs?: number;
+  log?: (line: string) => void;
+}
+
+/** The work folder processVideo gives segment k of a job's run (see src/pipeline/process.ts). */
+export function segmentWorkDir(d: Pick<VideoJobData, 'output' | 'runDir'>, k: number): string {
+  const runDir = resolve(d.runDir ?? join(dirname(d.output), `${basename(d.output, extname(d.output))}.run`));
+  return join(runDir, 'work', `seg-${String(k).padStart(2, '0')}`);
+}
+
+/**
+ * Runs one job: its phase of its video. Prepare also adds the segment jobs its plan asks for. A segment
+ * job first takes its work folder's lock file (segment-lock.ts): a second live worker on the same segment
+ * (the first lost its BullMQ lock) waits for it instead of sharing the folder, then reuses the finished clip.
+ */
+export async function runJob(job: Pick<Job<VideoJobData>, 'data' | 'id' | 'token'>, queues: ReshootQueues, threads?: number, opts: RunJobOptions = {}): Promise<{ segments?: number; seconds: number; waitedMs?: number }> {
   const d = job.data;
   const common = { input: d.input, output: d.output, config: d.config, runDir: d.runDir, threads };
+  if (typeof d.phase === 'object') {
+    const log = opts.log ?? (() => undefined);
+    const k = d.phase.segment;
+    const t0 = performance.now();
+    const lock = await acquireSegmentLock(segmentWorkDir(d, k), { job: String(job.id), token: job.token }, {
+      staleMs: opts.lockMs ?? 30000,
+      onWait: (h) => log(`${d.video} segment ${k}: waiting for the lock of ${h.host}:${h.pid} (job ${h.job})`),
+      onTakeover: (h) => log(`${d.video} segment ${k}: took over the stale lock of ${h.host}:${h.pid}`),
+    });
+    const waitedMs = performance.now() - t0;
+    try {
+      const r = await processVideo({ ...common, phase: d.phase, overwrite: d.overwrite, signal: lock.signal });
+      return { seconds: r.seconds, waitedMs };
+    } finally {
+      await lock.release();
+    }
+  }
   if (d.phase === 'prepare') {
     // resume: a prepare job that runs again (retry, stall) continues the run folder instead of refusing it.
     const r = await processVideo({ ...common, phase: 'prepare', resume: true, overwrite: d.overwrite });
@@ -82,7 +117,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
           log(`${name}: ${job.data.video} ${what} (attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1})`);
           const t0 = performance.now();
           try {
-            const r = await runJob(job, queues, opts.threads);
+            const r = await runJob(job, queues, opts.threads, { lockMs: lockDuration, log });
             log(`${name}: ${job.data.video} ${what} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
             return r;
           } catch (err) {
