@@ -5,8 +5,10 @@
  * from the run folder (finished steps and segments are reused, a half-written clip never existed: outputs
  * are renamed into place when complete).
  */
+import { hostname } from 'node:os';
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { Worker, type Job } from 'bullmq';
+import { loadOpenCV } from '../cv/opencv.js';
 import { processVideo } from '../pipeline/process.js';
 import { ReshootError } from '../util/errors.js';
 import { acquireSegmentLock } from './segment-lock.js';
@@ -104,6 +106,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   if (!(Number.isInteger(concurrency) && concurrency >= 1)) throw new ReshootError(`--concurrency must be a whole number >= 1; got ${concurrency}`);
   const lockDuration = opts.lockMs ?? 30000;
   const log = opts.log ?? (() => undefined);
+  // Every phase needs OpenCV's WebAssembly runtime (about 1 s to start under load): start it before taking
+  // jobs, so that a worker's first job does not carry it (a worker lives for many jobs).
+  await loadOpenCV();
   const connection = connect(opts.redis);
   const queues = new ReshootQueues(connection);
   // One connection per Worker (BullMQ blocks on it while waiting for jobs).
@@ -128,6 +133,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         {
           connection: own[i],
           prefix: QUEUE_PREFIX,
+          // Stored on every job it takes (job.processedBy): which worker ran what (bench/queue.ts timelines).
+          name: `${hostname()}:${process.pid}`,
           concurrency,
           lockDuration,
           // A killed worker's job is found within this long after its lock expired.
