@@ -1,5 +1,5 @@
 /**
- * Queue throughput (issue 21): `node --import tsx bench/queue.ts [--workers 1,2] [--videos 2] [--slow 3] [--frames 24] [--segments 2] [--skip-local]`
+ * Queue throughput (issue 21): `node --import tsx bench/queue.ts [--workers 1,2] [--videos 2] [--slow 3] [--frames 24] [--segments 2] [--skip-local] [--split] [--no-prefetch]`
  * (the issue's target case: `--workers 3 --videos 6 --slow 10 --segments 3 --frames 36`)
  * A batch of short clips (vtest.avi pieces, 320x240, 2 segments, pose off) with the slow stand-in
  * (`slow:<s>`: a fixed sleep per segment, like a GPU job): local `reshoot batch` (concurrency 1) against
@@ -16,7 +16,7 @@ import { parseArgs } from 'node:util';
 import { connect, ReshootQueues, startPrivateRedis, type VideoJobData } from '../src/queue/index.js';
 import { resolveFfmpeg } from '../src/video/index.js';
 
-const { values } = parseArgs({ options: { workers: { type: 'string', default: '1,2' }, videos: { type: 'string', default: '2' }, slow: { type: 'string', default: '3' }, frames: { type: 'string', default: '24' }, segments: { type: 'string', default: '2' }, 'skip-local': { type: 'boolean', default: false }, split: { type: 'boolean', default: false } } });
+const { values } = parseArgs({ options: { workers: { type: 'string', default: '1,2' }, videos: { type: 'string', default: '2' }, slow: { type: 'string', default: '3' }, frames: { type: 'string', default: '24' }, segments: { type: 'string', default: '2' }, 'skip-local': { type: 'boolean', default: false }, split: { type: 'boolean', default: false }, 'no-prefetch': { type: 'boolean', default: false } } });
 const root = resolve('.');
 const dir = mkdtempSync(join(tmpdir(), 'reshoot-bench-queue-'));
 const videos = Number(values.videos);
@@ -116,7 +116,7 @@ try {
     // --split: each worker as two processes, one per queue (the cpu jobs then never hold up a segment job's event loop).
     const queueSets = values.split ? ['cpu', 'gpu'] : ['cpu,gpu'];
     for (let i = 0; i < n * queueSets.length; i++) {
-      const w = spawn(process.execPath, [join(root, 'bin', 'reshoot.js'), 'worker', '--redis', redis.url, '--queues', queueSets[i % queueSets.length]], { env: { ...process.env, RESHOOT_PROGRESS: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
+      const w = spawn(process.execPath, [join(root, 'bin', 'reshoot.js'), 'worker', '--redis', redis.url, '--queues', queueSets[i % queueSets.length], ...(values['no-prefetch'] ? ['--no-prefetch'] : [])], { env: { ...process.env, RESHOOT_PROGRESS: '0' }, stdio: ['ignore', 'ignore', 'pipe'] });
       logs.push('');
       w.stderr!.on('data', (d) => (logs[i] += d));
       workers.push(w);

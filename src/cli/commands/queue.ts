@@ -12,13 +12,15 @@ export interface WorkerCliOptions {
   queues: string;
   concurrency: number;
   lockSeconds: number;
+  /** false with --no-prefetch. */
+  prefetch?: boolean;
 }
 
 export async function workerCommand(opts: WorkerCliOptions): Promise<void> {
   if (!(opts.lockSeconds > 0)) throw new ReshootError(`--lock-seconds must be > 0; got ${opts.lockSeconds}`);
   const log = (s: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${s}\n`);
-  const worker = await startWorker({ redis: opts.redis, queues: parseQueues(opts.queues), concurrency: opts.concurrency, lockMs: Math.round(opts.lockSeconds * 1000), log });
-  log(`worker ${process.pid}: taking jobs from ${opts.queues} on ${opts.redis} (concurrency ${opts.concurrency}); Ctrl-C stops it`);
+  const worker = await startWorker({ redis: opts.redis, queues: parseQueues(opts.queues), concurrency: opts.concurrency, lockMs: Math.round(opts.lockSeconds * 1000), prefetch: opts.prefetch !== false, log });
+  log(`worker ${process.pid}: taking jobs from ${opts.queues} on ${opts.redis} (concurrency ${opts.concurrency}${opts.prefetch === false ? ', no prefetch' : ''}); Ctrl-C stops it`);
   // Runs until a signal ends the process; a job in hand then stalls and another worker takes it over.
   await new Promise<void>(() => undefined);
   await worker.close();
