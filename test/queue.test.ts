@@ -22,8 +22,8 @@ const clips: string[] = [];
 
 before(async () => {
   writeFileSync(configFile, JSON.stringify(overrides));
-  // Three different 24-frame pieces of the real vtest.avi at 320x240.
-  for (const [i, start] of [0, 40, 80].entries()) {
+  // Four different 24-frame pieces of the real vtest.avi at 320x240.
+  for (const [i, start] of [0, 40, 80, 120].entries()) {
     const out = join(dir, `clip${i}.mp4`);
     execFileSync(resolveFfmpeg(), ['-v', 'error', '-i', mediaFile('vtest.avi'), '-vf', `select=gte(n\\,${start}),scale=320:240`, '-frames:v', '24', '-c:v', 'libx264', '-crf', '10', '-pix_fmt', 'yuv420p', out]);
     clips.push(out);
@@ -81,26 +81,33 @@ function inputsFolder(names: string[], sub: string): string {
   return d;
 }
 
-test('3 videos across 2 workers: byte-identical to local runs; a poisoned video fails alone with its reason after its retries', { timeout: 240_000 }, async () => {
-  const names = ['alpha', 'beta', 'poison'];
+test('4 videos (and a poisoned fifth) across 3 workers: byte-identical to a local `reshoot batch`; the poisoned video fails alone with its reason after its retries', { timeout: 300_000 }, async () => {
+  const good = ['alpha', 'beta', 'gamma', 'delta'];
+  const names = [...good, 'poison'];
   const src = inputsFolder(names, 'batch1');
   // A real cmd: generator (copies the frames back: a passthrough) that fails on the video named poison.
   const gen = 'cmd:case {dir} in *poison*) echo "poisoned video" >&2; exit 3;; esac; cp {in}/frames/*.png {out}/';
-  const w = [startWorker(), startWorker()];
+  const w = [startWorker(), startWorker(), startWorker()];
   const outDir = join(dir, 'out1');
-  const r = await runCli(['batch', src, '--redis', redis.url, '--out-dir', outDir, '--config', configFile, '--generator', gen, '--attempts', '2', '--backoff-seconds', '0.2'], { timeoutMs: 200_000 });
+  const r = await runCli(['batch', src, '--redis', redis.url, '--out-dir', outDir, '--config', configFile, '--generator', gen, '--attempts', '2', '--backoff-seconds', '0.2'], { timeoutMs: 240_000 });
   assert.equal(r.code, 1, r.stderr);
-  assert.match(r.stdout, /batch: 2 done, 1 failed/);
+  assert.match(r.stdout, /batch: 4 done, 1 failed/);
   const row = (name: string) => r.stdout.split('\n').find((l) => l.startsWith(name)) ?? '';
-  assert.match(row('alpha'), /^alpha\.mp4\s+done\s+[\d.]+\s+.*alpha\.mp4$/);
-  assert.match(row('beta'), /^beta\.mp4\s+done/);
+  for (const n of good) assert.match(row(n), new RegExp(`^${n}\\.mp4\\s+done\\s+[\\d.]+\\s+.*${n}\\.mp4$`));
   // The reason is the generator's own, from the segment job, after 2 attempts (the worker logs both).
   assert.match(row('poison'), /^poison\.mp4\s+FAILED.*exit(ed with)? (code )?3.*poisoned video/);
-  const tries = (w[0].log() + w[1].log()).match(/poison-\w+ segment \d \(attempt \d\/2\)/g) ?? [];
+  const logs = w.map((x) => x.log());
+  const tries = logs.join('').match(/poison-\w+ segment \d \(attempt \d\/2\)/g) ?? [];
   assert.ok(tries.some((t) => t.includes('attempt 2/2')), `retried: ${tries.join('; ')}`);
+  // Every worker took part (20 jobs: 5 x (prepare, 2 segments, finish) less poison's finish, plus retries).
+  for (const [i, l] of logs.entries()) assert.match(l, /done in/, `worker ${i} ran no job`);
   assert.throws(() => readFileSync(join(outDir, 'poison.mp4')), 'no output for the failed video');
-  const local = await localOutputs(gen, ['alpha', 'beta']);
-  for (const n of ['alpha', 'beta']) assert.ok(readFileSync(join(outDir, `${n}.mp4`)).equals(local.get(n)!), `${n} differs from the local run`);
+  // The reference: the same folder through a local `reshoot batch` (no --redis), which fails the poisoned video too.
+  const localDir = join(dir, 'local1');
+  const l = await runCli(['batch', src, '--out-dir', localDir, '--config', configFile, '--generator', gen], { timeoutMs: 240_000 });
+  assert.equal(l.code, 1, l.stdout + l.stderr);
+  assert.match(l.stdout, /batch: 4 done, 1 failed/, l.stderr);
+  for (const n of good) assert.ok(readFileSync(join(outDir, `${n}.mp4`)).equals(readFileSync(join(localDir, `${n}.mp4`))), `${n} differs from the local batch`);
   for (const x of w) x.child.kill('SIGKILL');
 });
 

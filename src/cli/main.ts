@@ -447,7 +447,8 @@ const COMMANDS: Entry[] = [
         .requiredOption('--redis <url>', 'redis://host:port (AOF on: src/queue/README.md)')
         .option('--queues <list>', 'cpu, gpu or cpu,gpu (a GPU machine takes gpu only)', 'cpu,gpu')
         .option('--concurrency <n>', 'jobs at once per queue', parseInteger, 1)
-        .option('--lock-seconds <s>', 'job lock; a killed worker\'s job goes to another worker after about this long', parseFloatArg, 30),
+        .option('--lock-seconds <s>', 'job lock; a killed worker\'s job goes to another worker after about this long', parseFloatArg, 30)
+        .option('--no-prefetch', 'take the next segment job only when the one in hand has finished (default: as soon as it is done with the generator)'),
     action: workerCommand,
   },
   {
