@@ -113,6 +113,8 @@ const HELD_METHODS: TimedMethod[] = [
   { name: 'vid.stab smoothing=15', vidstab: true, run: async (i, o) => void (await runVidstab(i, o, { smoothing: 15, zoom: 0, optzoom: 1, overwrite: true })) },
   { name: 'vid.stab smoothing=30', vidstab: true, run: async (i, o) => void (await runVidstab(i, o, { smoothing: 30, zoom: 0, optzoom: 1, overwrite: true })) },
   { name: 'reshoot l1', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', border: 'zoom', keepAudio: false, overwrite: true })) },
+  // issue 14 item 2: the smallest zoom that keeps every frame at least 97 % covered (the crop the clip needed at that coverage)
+  { name: 'reshoot l1 minCoverage=0.97', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', border: 'zoom', minCoverage: 0.97, keepAudio: false, overwrite: true })) },
   // the default before issue 14: one still-or-moving choice per channel for the whole clip
   { name: 'reshoot l1 path=auto', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', l1Path: 'auto', border: 'zoom', keepAudio: false, overwrite: true })) },
 ];

@@ -7,7 +7,7 @@ import {
   analyzeMotion, analyzeMotionParallel, decompose, estimateMotion, makeShakyClip, MotionAnalyzer, ransacSimilarity, fitSimilarityLS,
   similarity, compose, translation, toGray,
 } from '../src/stabilize/index.js';
-import { VIDEO_MOTION_DEFAULTS } from '../src/stabilize/motion.js';
+import { VIDEO_MOTION_DEFAULTS, resolveMotionOptions } from '../src/stabilize/motion.js';
 import { mediaFile } from './helpers.js';
 
 async function loadImage(file: string, width: number, height: number): Promise<Frame> {
@@ -296,4 +296,58 @@ test('anchored fits between keyframes: a large subject drifting slower than the 
   const eA = endError(anchored), eP = endError(perPair);
   assert.ok(eA < 0.5, `anchored: path error ${eA.toFixed(2)} px after ${N - 1} pairs`);
   assert.ok(eP > 1, `per-pair fits should be pulled by the subject: ${eP.toFixed(2)} px`);
+});
+
+test('ransacSimilarity weights: 30 heavy background points outvote 60 light ones moving together; unweighted, the 60 win', () => {
+  // truth: the camera's motion; the 60 "fresh" points all share another motion (a large mover that just appeared)
+  const truth = similarity(3, 1, 0.01, 1.0);
+  const mover = translation(9, -4);
+  const from: number[] = [], to: number[] = [], weights: number[] = [];
+  let s = 777;
+  const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const apply = (m: number[], x: number, y: number) => [m[0] * x + m[1] * y + m[2], m[3] * x + m[4] * y + m[5]];
+  for (let i = 0; i < 90; i++) {
+    const x = rnd() * 320, y = rnd() * 240;
+    const old = i < 30;
+    from.push(x, y);
+    to.push(...apply(old ? truth : mover, x, y));
+    weights.push(old ? 11 : 1); // 1 + min(age, 10): old tracks agreed with 10+ fits, fresh ones with none
+  }
+  const weighted = ransacSimilarity(from, to, { threshold: 0.2, weights })!;
+  const plain = ransacSimilarity(from, to, { threshold: 0.2 })!;
+  assert.equal(weighted.inliers, 30);
+  weighted.matrix.forEach((v, i) => assert.ok(Math.abs(v - truth[i]) < 1e-9, `weighted element ${i}: ${v} vs ${truth[i]}`));
+  assert.equal(plain.inliers, 60);
+  assert.ok(Math.abs(plain.matrix[2] - 9) < 1e-9 && Math.abs(plain.matrix[5] + 4) < 1e-9, `unweighted follows the mover: ${plain.matrix}`);
+});
+
+test('age-weighted anchored fits: a large textured mover that appears mid-interval does not take over the fit; one vote each, it does', async () => {
+  const bg = await building;
+  const mover = await loadImage(mediaFile('graf1.png'), 200, 180).then(toGray);
+  const W = 320, H = 240, N = 14, T0 = 5;
+  const frames: GrayFrame[] = [];
+  for (let t = 0; t < N; t++) {
+    const f = await warpGray(bg, translation(-80 + 2 * t, -60 + t), W, H); // camera: background moves (+2, +1) per frame
+    if (t >= T0) {
+      // from frame T0 a large, highly textured object (200x180 of the 320x240 frame) hides most background tracks, so
+      // corners are detected again and most land on it; it moves (+3, -2) px per frame relative to the background.
+      // (Covering 260x220, too few background tracks survive for any vote to save the fit.)
+      const ox = 20 + 2 * t + 3 * (t - T0), oy = 5 + t - 2 * (t - T0);
+      const p = await warpGray(mover, translation(ox, oy), W, H);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+        const sx = x - ox, sy = y - oy;
+        if (sx >= 0 && sy >= 0 && sx < 200 && sy < 180) f.data[y * W + x] = p.data[y * W + x];
+      }
+    }
+    frames.push(f);
+  }
+  const opts = { keyframeInterval: 20, maxCorners: 200 };
+  // per-pair error against the true camera (+2, +1) on the pairs after the mover appeared
+  const worst = (ms: { matrix: number[] }[]) => Math.max(...ms.slice(T0 + 1).map((m) => Math.hypot(m.matrix[2] - 2, m.matrix[5] - 1)));
+  const weighted = await analyzeMotion(frames, opts);
+  const plain = await analyzeMotion(frames, { ...opts, ageWeight: 0 });
+  const eW = worst(weighted), eP = worst(plain);
+  assert.ok(eW < 0.3, `age-weighted: worst pair error ${eW.toFixed(2)} px`);
+  assert.ok(eP > 2, `one vote per track should follow the mover: worst pair error ${eP.toFixed(2)} px`);
+  assert.throws(() => resolveMotionOptions({ ageWeight: -1 }), /ageWeight must be a number >= 0, got -1/);
 });

@@ -82,6 +82,8 @@ export interface MotionOptions extends TrackerOptions {
    * accumulate per-pair error. false: per-pair fits (the earlier behaviour).
    */
   anchored?: boolean;
+  /** anchored: a track's RANSAC vote is 1 + min(pairs it has agreed with the anchor fit, ageWeight) (default 10; 0: one vote each). */
+  ageWeight?: number;
   /** RANSAC seed (default 1): results are reproducible. */
   seed?: number;
   /** Keep the point tracks in the result (for plots). */
@@ -120,6 +122,7 @@ const DEFAULTS = {
   maskMargin: 4,
   backgroundMargin: 12,
   anchored: true,
+  ageWeight: 10,
   seed: 1,
   keepTracks: false,
 };
@@ -141,6 +144,9 @@ export function resolveMotionOptions(opts: MotionOptions = {}): ResolvedOptions 
   }
   if (!(o.redetectFraction >= 0 && o.redetectFraction <= 1)) {
     throw new ReshootError(`redetectFraction must be in [0, 1], got ${String(o.redetectFraction)}`);
+  }
+  if (!(typeof o.ageWeight === 'number' && o.ageWeight >= 0 && Number.isFinite(o.ageWeight))) {
+    throw new ReshootError(`ageWeight must be a number >= 0, got ${String(o.ageWeight)}`);
   }
   for (const k of ['maxCorners', 'quality', 'minDistance', 'winSize', 'fbThreshold', 'ransacThreshold', 'ransacIterations', 'minInliers', 'analysisSize'] as const) {
     if (!(typeof o[k] === 'number' && o[k] > 0 && Number.isFinite(o[k]))) {
@@ -236,8 +242,9 @@ function residuals2(m: Mat2x3, from: ArrayLike<number>, to: ArrayLike<number>, o
 export function ransacSimilarity(
   from: ArrayLike<number>,
   to: ArrayLike<number>,
-  opts: { threshold?: number; maxIterations?: number; seed?: number } = {},
+  opts: { threshold?: number; maxIterations?: number; seed?: number; weights?: ArrayLike<number> } = {},
 ): { matrix: Mat2x3; inlier: Uint8Array; inliers: number; rmsError: number } | null {
+  const wt = opts.weights;
   const n = from.length / 2;
   const thr2 = (opts.threshold ?? 1.5) ** 2;
   const maxIt = opts.maxIterations ?? 500;
@@ -256,11 +263,12 @@ export function ransacSimilarity(
     residuals2(m, from, to, r2);
     let count = 0, cost = 0;
     for (let k = 0; k < n; k++) {
-      if (r2[k] < thr2) { count++; cost += r2[k]; } else cost += thr2;
+      if (r2[k] < thr2) { count += wt ? wt[k] : 1; cost += r2[k]; } else cost += thr2;
     }
     if (count > bestCount || (count === bestCount && cost < bestCost)) {
       best = m; bestCount = count; bestCost = cost;
-      const w = count / n;
+      let w = count / n;
+      if (wt) { let tot = 0; for (let k = 0; k < n; k++) tot += wt[k]; w = Math.min(1, count / tot); }
       const p = 1 - w * w;
       needed = p <= 1e-12 ? 1 : Math.min(maxIt, Math.ceil(Math.log(1 - 0.999) / Math.log(p)));
     }
@@ -422,6 +430,9 @@ export interface TrackCarry {
   /** anchored: the positions of `start` / `carry` on the anchor (keyframe), estimation scale. */
   startAnchor?: Float32Array;
   carryAnchor?: Float32Array;
+  /** anchored: pairs each start / carry track has been an inlier since it joined the anchor. */
+  startAge?: Float32Array;
+  carryAge?: Float32Array;
   /** anchored: anchor px -> prev px (start) / -> next px (carry), estimation scale. */
   startFit?: Mat2x3;
   carryFit?: Mat2x3;
@@ -438,6 +449,7 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     track.carry = undefined;
     track.carryAnchor = undefined;
     track.carryFit = undefined;
+    track.carryAge = undefined;
     track.detected = false;
   }
   let corners: Mat | undefined;
@@ -495,6 +507,8 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     }
     const anchorFit = anchorIn ? track!.startFit! : identity();
     const anc: number[] = [];
+    const ageIn = anchorIn && o.ageWeight > 0 ? track!.startAge : undefined;
+    const age: number[] = [];
     for (let i = 0; i < nCorners; i++) {
       if (!lk.ok[i]) continue;
       const x1 = lk.to[2 * i], y1 = lk.to[2 * i + 1];
@@ -502,6 +516,7 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
       from.push(lk.from[2 * i], lk.from[2 * i + 1]);
       to.push(x1, y1);
       if (anchorIn) anc.push(anchorIn[2 * i], anchorIn[2 * i + 1]);
+      age.push(ageIn && i < ageIn.length && (carried || i < survivors) ? ageIn[i] : 0);
     }
     const src = anchorIn ? anc : from;
     const tracked = from.length / 2;
@@ -525,7 +540,9 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     let rms: number;
     if (o.model === 'similarity') {
       const sub = (p: number[]) => (farIdx ? farIdx.flatMap((i) => [p[2 * i], p[2 * i + 1]]) : p);
-      let r = ransacSimilarity(sub(src), sub(to), { threshold: o.ransacThreshold, maxIterations: o.ransacIterations, seed: o.seed });
+      // tracks that have agreed with the anchor fit for longer count more (up to 1 + ageWeight)
+      const weights = ageIn ? (farIdx ? farIdx.map((i) => 1 + Math.min(age[i], o.ageWeight)) : age.map((a) => 1 + Math.min(a, o.ageWeight))) : undefined;
+      let r = ransacSimilarity(sub(src), sub(to), { threshold: o.ransacThreshold, maxIterations: o.ransacIterations, seed: o.seed, weights });
       if (r && farIdx) r = refitAll(r.matrix, src, to, o.ransacThreshold);
       if (!r) return fallbackResult(o, 'too-few-inliers', nCorners, tracked);
       // anchored: the pair's motion is (anchor -> next) after (anchor -> prev)^-1
@@ -568,6 +585,8 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     if (track) {
       const carry = new Float32Array(2 * inliers);
       const carryAnchor = new Float32Array(2 * inliers);
+      const carryAge = new Float32Array(inliers);
+      for (let i = 0, k = 0; i < tracked; i++) if (inlier[i]) carryAge[k++] = age[i] + 1;
       for (let i = 0, k = 0; i < tracked; i++) {
         if (!inlier[i]) continue;
         carryAnchor[k] = src[2 * i];
@@ -579,6 +598,7 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
       if (fit) {
         track.carryAnchor = carryAnchor;
         track.carryFit = fit;
+        track.carryAge = carryAge;
       }
     }
     // rms in full-size px (mean of the two axis factors; they differ only by rounding)
@@ -665,11 +685,13 @@ export class MotionAnalyzer {
       this.track.start = keyframe ? undefined : this.track.carry;
       this.track.startAnchor = keyframe ? undefined : this.track.carryAnchor;
       this.track.startFit = keyframe ? undefined : this.track.carryFit;
+      this.track.startAge = keyframe ? undefined : this.track.carryAge;
       return estimatePrepared(this.cv, prev, cur, this.options, this.track);
     } finally {
       this.track.start = undefined;
       this.track.startAnchor = undefined;
       this.track.startFit = undefined;
+      this.track.startAge = undefined;
       releasePrepared(prev);
     }
   }
