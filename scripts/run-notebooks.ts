@@ -9,19 +9,51 @@
  * notebooks even when one fails (nbconvert alone stops at the first), then
  * exits 1 if any cell of any notebook failed.
  *
- *   npm run notebooks [-- name-filter]
+ *   npm run notebooks [-- name-filter] [--set NAME=VALUE ...] [--out DIR]
+ *
+ * --set runs the notebooks with another value for a name of their parameters
+ * cell (src/notebook/params.ts), e.g. a clip of yours:
+ *   npm run notebooks -- 04 --set CLIP_PATH=/tmp/mine.mp4 --set FRAMES=24
+ * (a value that is not JSON is a string). --out writes the executed copies,
+ * HTML and screenshots to DIR instead of notebooks/executed/.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { chartProblems, renderedCharts, renderedDom, screenshot } from '../src/notebook/html-check.js';
+import { parseAssignment, withParameters, type NotebookJson } from '../src/notebook/params.js';
 
 const root = process.cwd();
 const notebooksDir = join(root, 'notebooks');
-const outDir = join(notebooksDir, 'executed');
 const browserCheck = process.env.RESHOOT_NOTEBOOK_CHECK !== '0';
 const jupyter = process.env.JUPYTER ?? (existsSync('/usr/bin/jupyter') ? '/usr/bin/jupyter' : 'jupyter');
-const filter = process.argv[2];
+let filter: string | undefined;
+let outDir = join(notebooksDir, 'executed');
+const overrides: [string, string][] = [];
+const args = process.argv.slice(2);
+for (let i = 0; i < args.length; i++) {
+  const a = args[i];
+  if (a === '--set' || a === '--out') {
+    const v = args[++i];
+    if (v === undefined) {
+      console.error(`run-notebooks: ${a} needs a value`);
+      process.exit(2);
+    }
+    if (a === '--out') outDir = resolve(v);
+    else {
+      try {
+        overrides.push(parseAssignment(v));
+      } catch (e) {
+        console.error(`run-notebooks: ${(e as Error).message}`);
+        process.exit(2);
+      }
+    }
+  } else if (a.startsWith('--')) {
+    console.error(`run-notebooks: unknown option ${a} (known: --set NAME=VALUE, --out DIR)`);
+    process.exit(2);
+  } else filter = a;
+}
 
 const probe = spawnSync(jupyter, ['nbconvert', '--version'], { encoding: 'utf8' });
 if (probe.status !== 0) {
@@ -42,8 +74,27 @@ mkdirSync(outDir, { recursive: true });
 
 const env = { ...process.env, JUPYTER_PATH: join(root, 'jupyter') };
 const failed: string[] = [];
+// With --set, each notebook runs from a copy whose parameters cell carries the values (the kernel starts in the
+// project root whatever the notebook's folder, so the copy's imports resolve as the original's).
+const paramDir = overrides.length ? mkdtempSync(join(tmpdir(), 'reshoot-notebook-params-')) : null;
+process.on('exit', () => {
+  if (paramDir) rmSync(paramDir, { recursive: true, force: true });
+});
 for (const nb of notebooks) {
   const started = Date.now();
+  let source = join(notebooksDir, nb);
+  if (paramDir) {
+    try {
+      const json = withParameters(JSON.parse(readFileSync(source, 'utf8')) as NotebookJson, overrides);
+      source = join(paramDir, nb);
+      writeFileSync(source, JSON.stringify(json, null, 1));
+    } catch (e) {
+      failed.push(nb);
+      console.error(`FAIL ${nb}: ${(e as Error).message}`);
+      continue;
+    }
+    console.log(`     ${nb} with ${overrides.map(([k, v]) => `${k} = ${v}`).join(', ')}`);
+  }
   const run = spawnSync(
     jupyter,
     [
@@ -51,7 +102,7 @@ for (const nb of notebooks) {
       '--ExecutePreprocessor.kernel_name=tslab',
       '--ExecutePreprocessor.timeout=600',
       '--output-dir', outDir,
-      join(notebooksDir, nb),
+      source,
     ],
     { env, encoding: 'utf8' },
   );
@@ -79,7 +130,7 @@ for (const nb of notebooks) {
     }
     console.log(`     ${nb}: ${charts.length} charts rendered, all titled`);
   }
-  console.log(`ok   ${nb} (${seconds} s) -> ${join('notebooks/executed', nb.replace(/\.ipynb$/, '.html'))}`);
+  console.log(`ok   ${nb} (${seconds} s) -> ${join(outDir, nb.replace(/\.ipynb$/, '.html'))}`);
 }
 
 console.log(`notebooks: ${notebooks.length - failed.length} passed, ${failed.length} failed`);
