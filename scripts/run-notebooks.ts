@@ -21,7 +21,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { chartProblems, renderedCharts, renderedDom, screenshot } from '../src/notebook/html-check.js';
+import { chartProblems, renderedCharts, PageInspector } from '../src/notebook/html-check.js';
 import { parseAssignment, withParameters, type NotebookJson } from '../src/notebook/params.js';
 
 const root = process.cwd();
@@ -74,6 +74,7 @@ mkdirSync(outDir, { recursive: true });
 
 const env = { ...process.env, JUPYTER_PATH: join(root, 'jupyter') };
 const failed: string[] = [];
+let inspector: PageInspector | undefined;
 // With --set, each notebook runs from a copy whose parameters cell carries the values (the kernel starts in the
 // project root whatever the notebook's folder, so the copy's imports resolve as the original's).
 const paramDir = overrides.length ? mkdtempSync(join(tmpdir(), 'reshoot-notebook-params-')) : null;
@@ -120,9 +121,18 @@ for (const nb of notebooks) {
   }
   const htmlFile = join(outDir, nb.replace(/\.ipynb$/, '.html'));
   if (browserCheck) {
-    const charts = renderedCharts(renderedDom(htmlFile));
+    // One Chromium for the whole run; each page loads once for its DOM and its screenshot.
+    let dom: string;
+    try {
+      inspector ??= await PageInspector.open();
+      dom = await inspector.inspect(htmlFile, htmlFile.replace(/\.html$/, '.png'));
+    } catch (e) {
+      failed.push(`${nb} (browser check)`);
+      console.error(`FAIL ${nb}: the browser check failed: ${(e as Error).message}`);
+      continue;
+    }
+    const charts = renderedCharts(dom);
     const problems = chartProblems(charts);
-    screenshot(htmlFile, htmlFile.replace(/\.html$/, '.png'));
     if (problems.length) {
       failed.push(`${nb} (charts)`);
       console.error(`FAIL ${nb}: ${problems.length} unreadable chart(s)\n  ${problems.join('\n  ')}`);
@@ -133,5 +143,6 @@ for (const nb of notebooks) {
   console.log(`ok   ${nb} (${seconds} s) -> ${join(outDir, nb.replace(/\.ipynb$/, '.html'))}`);
 }
 
+await inspector?.close();
 console.log(`notebooks: ${notebooks.length - failed.length} passed, ${failed.length} failed`);
 process.exit(failed.length === 0 ? 0 : 1);

@@ -2,14 +2,23 @@
  * A headless Chromium page driven over the DevTools protocol (WebSocket, `ws`):
  * navigate, reload, evaluate, wait for a condition. For tests that need what a
  * plain `--dump-dom` cannot do, such as reloading a page while a notebook
- * kernel lives on. Chromium from findChromium (Debian's `chromium`).
+ * kernel lives on, or loading a page once for both its DOM and a screenshot
+ * (scripts/run-notebooks.ts). Chromium from findChromium (Debian's `chromium`).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { findChromium } from '../../src/notebook/html-check.js';
+import { ReshootError } from '../util/errors.js';
+
+export function findChromium(): string {
+  const candidates = [process.env.RESHOOT_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
+  for (const c of candidates) if (c && existsSync(c)) return c;
+  const which = spawnSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' });
+  if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
+  throw new ReshootError('Chromium not found: install it (apt-get install -y --no-install-recommends chromium) or set RESHOOT_CHROMIUM');
+}
 
 export class BrowserPage {
   private nextId = 1;
@@ -109,6 +118,17 @@ export class BrowserPage {
 
   async navigate(url: string): Promise<void> {
     await this.send('Page.navigate', { url });
+  }
+
+  /** PNG of the viewport (set its size with viewport()). */
+  async screenshot(): Promise<Buffer> {
+    const r = (await this.send('Page.captureScreenshot', { format: 'png' })) as { data: string };
+    return Buffer.from(r.data, 'base64');
+  }
+
+  /** Lays the page out at width x height CSS px (scale 1), as --window-size does. */
+  async viewport(width: number, height: number): Promise<void> {
+    await this.send('Emulation.setDeviceMetricsOverride', { width, height, deviceScaleFactor: 1, mobile: false });
   }
 
   async reload(): Promise<void> {
