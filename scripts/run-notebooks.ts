@@ -7,7 +7,8 @@
  * (src/notebook/html-check.ts), and a screenshot of the page top lands next to
  * it (NAME.png). RESHOOT_NOTEBOOK_CHECK=0 skips the browser check. Runs all
  * notebooks even when one fails (nbconvert alone stops at the first), then
- * exits 1 if any cell of any notebook failed.
+ * exits 1 if any cell of any notebook failed. A notebook's HTML export and browser check run while the
+ * next notebook executes.
  *
  *   npm run notebooks [-- name-filter] [--set NAME=VALUE ...] [--out DIR]
  *
@@ -17,7 +18,7 @@
  * (a value that is not JSON is a string). --out writes the executed copies,
  * HTML and screenshots to DIR instead of notebooks/executed/.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -75,6 +76,7 @@ mkdirSync(outDir, { recursive: true });
 const env = { ...process.env, JUPYTER_PATH: join(root, 'jupyter') };
 const failed: string[] = [];
 let inspector: PageInspector | undefined;
+let checks: Promise<void> = Promise.resolve();
 // With --set, each notebook runs from a copy whose parameters cell carries the values (the kernel starts in the
 // project root whatever the notebook's folder, so the copy's imports resolve as the original's).
 const paramDir = overrides.length ? mkdtempSync(join(tmpdir(), 'reshoot-notebook-params-')) : null;
@@ -96,7 +98,7 @@ for (const nb of notebooks) {
     }
     console.log(`     ${nb} with ${overrides.map(([k, v]) => `${k} = ${v}`).join(', ')}`);
   }
-  const run = spawnSync(
+  const run = await runAsync(
     jupyter,
     [
       'nbconvert', '--to', 'notebook', '--execute',
@@ -105,7 +107,6 @@ for (const nb of notebooks) {
       '--output-dir', outDir,
       source,
     ],
-    { env, encoding: 'utf8' },
   );
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   if (run.status !== 0) {
@@ -113,11 +114,18 @@ for (const nb of notebooks) {
     console.error(`FAIL ${nb} (${seconds} s)\n${run.stderr.split('\n').slice(-40).join('\n')}`);
     continue;
   }
-  const html = spawnSync(jupyter, ['nbconvert', '--to', 'html', '--output-dir', outDir, join(outDir, nb)], { env, encoding: 'utf8' });
+  // The HTML export and the browser check of this notebook run while the next one executes (one after another
+  // among themselves): the kernel keeps about one core busy, and they are ~10 s per notebook.
+  checks = checks.then(() => exportAndCheck(nb, seconds));
+}
+await checks;
+
+async function exportAndCheck(nb: string, seconds: string): Promise<void> {
+  const html = await runAsync(jupyter, ['nbconvert', '--to', 'html', '--output-dir', outDir, join(outDir, nb)]);
   if (html.status !== 0) {
     failed.push(`${nb} (html export)`);
     console.error(`FAIL ${nb} html export\n${html.stderr}`);
-    continue;
+    return;
   }
   const htmlFile = join(outDir, nb.replace(/\.ipynb$/, '.html'));
   if (browserCheck) {
@@ -129,18 +137,33 @@ for (const nb of notebooks) {
     } catch (e) {
       failed.push(`${nb} (browser check)`);
       console.error(`FAIL ${nb}: the browser check failed: ${(e as Error).message}`);
-      continue;
+      return;
     }
     const charts = renderedCharts(dom);
     const problems = chartProblems(charts);
     if (problems.length) {
       failed.push(`${nb} (charts)`);
       console.error(`FAIL ${nb}: ${problems.length} unreadable chart(s)\n  ${problems.join('\n  ')}`);
-      continue;
+      return;
     }
     console.log(`     ${nb}: ${charts.length} charts rendered, all titled`);
   }
   console.log(`ok   ${nb} (${seconds} s) -> ${join(outDir, nb.replace(/\.ipynb$/, '.html'))}`);
+}
+
+/** spawnSync's result, without blocking the event loop (the previous notebook's check runs meanwhile). */
+function runAsync(cmd: string, args: string[]): Promise<{ status: number | null; stderr: string }> {
+  return new Promise((resolvePromise) => {
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => {
+      stderr += d;
+      if (stderr.length > 1_000_000) stderr = stderr.slice(-500_000);
+    });
+    child.on('error', (e) => resolvePromise({ status: null, stderr: `${stderr}\n${e.message}` }));
+    child.on('close', (status) => resolvePromise({ status, stderr }));
+  });
 }
 
 await inspector?.close();
