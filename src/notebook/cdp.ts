@@ -143,7 +143,20 @@ export class BrowserPage {
       this.child.kill('SIGTERM');
       setTimeout(() => this.child.exitCode === null && this.child.kill('SIGKILL'), 5000).unref();
     });
-    // Chromium's helper processes can still write into the profile for a moment after the browser exits.
-    rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+    // Chromium's helper processes can still write into the profile for a moment after the browser exits
+    // (ENOTEMPTY at load 10 even after 10 retries). A left temp folder must not fail the caller, whose own
+    // cleanup (a notebook server) would then never run: retry for up to ~10 s, then leave it.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        rmSync(this.profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 });
+        return;
+      } catch (e) {
+        if (attempt >= 4) {
+          console.warn(`could not remove the Chromium profile ${this.profile}: ${(e as Error).message}`);
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    }
   }
 }
