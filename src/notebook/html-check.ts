@@ -5,19 +5,13 @@
  * Used by scripts/run-notebooks.ts after each HTML export and by
  * test/browser. Needs Debian's `chromium` (or RESHOOT_CHROMIUM).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ReshootError } from '../util/errors.js';
+import { BrowserPage, findChromium } from './cdp.js';
 
-export function findChromium(): string {
-  const candidates = [process.env.RESHOOT_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser'];
-  for (const c of candidates) if (c && existsSync(c)) return c;
-  const which = spawnSync('sh', ['-c', 'command -v chromium || command -v chromium-browser'], { encoding: 'utf8' });
-  if (which.status === 0 && which.stdout.trim()) return which.stdout.trim();
-  throw new ReshootError('Chromium not found: install it (apt-get install -y --no-install-recommends chromium) or set RESHOOT_CHROMIUM');
-}
+export { findChromium };
 
 function chromium(args: string[], timeoutMs: number): string {
   const profile = mkdtempSync(join(tmpdir(), 'reshoot-chromium-'));
@@ -43,6 +37,47 @@ export function renderedDom(file: string, timeoutMs = 120_000): string {
 /** A PNG of the top of the page (width x height CSS px). */
 export function screenshot(file: string, png: string, width = 1280, height = 4000, timeoutMs = 120_000): void {
   chromium(['--virtual-time-budget=15000', `--window-size=${width},${height}`, `--screenshot=${png}`, `file://${file}`], timeoutMs);
+}
+
+/**
+ * One headless Chromium for many pages: each page is loaded once for both its rendered DOM and a screenshot of
+ * its top (renderedDom + screenshot start Chromium twice and load the page twice; on the notebooks' 5-10 MB pages
+ * that was about 26 s of a 2-core machine at load 10 per notebook). A page counts as loaded when the document is
+ * complete and every chart div holds plotly's SVG (or after `settleMs` more, whichever first).
+ */
+export class PageInspector {
+  private constructor(private readonly page: BrowserPage) {}
+
+  /** Starts Chromium; pages are laid out at width x height CSS px (the screenshot's size). */
+  static async open(width = 1280, height = 4000): Promise<PageInspector> {
+    const page = await BrowserPage.launch();
+    await page.viewport(width, height);
+    return new PageInspector(page);
+  }
+
+  /** Loads `file`, writes its screenshot to `png`, returns the DOM after its scripts ran. */
+  async inspect(file: string, png: string, settleMs = 30_000): Promise<string> {
+    await this.page.navigate(`file://${file}`);
+    // The path check keeps the previous page (complete, charts drawn) from passing for this one.
+    const drawn = `document.readyState === 'complete' && decodeURIComponent(location.pathname) === ${JSON.stringify(file)} && ` +
+      `Array.from(document.querySelectorAll('div.reshoot-plot')).every(function (d) { return d.querySelector('.main-svg'); })`;
+    try {
+      await this.page.waitFor(drawn, `the charts of ${file}`, settleMs);
+    } catch {
+      // A chart that never draws is reported by chartProblems as "did not render".
+    }
+    // Plotly finishes titles and legends a moment after the SVG appears.
+    await new Promise((r) => setTimeout(r, 500));
+    writeFileSync(png, await this.page.screenshot());
+    const dom = await this.page.evaluate<string>('document.documentElement.outerHTML');
+    // Leave the page: its charts and clips need nothing while the next notebook runs.
+    await this.page.navigate('about:blank');
+    return dom;
+  }
+
+  close(): Promise<void> {
+    return this.page.close();
+  }
 }
 
 export interface RenderedChart {

@@ -19,6 +19,8 @@ export { checkFigure, assertReadable, threshold, sweepFigure, type SweepStep } f
 export { videoHtml, sideBySideFrames, drawNumber, type VideoClip, type VideoOptions } from './video.js';
 export type { Figure, Layout, Axis, HiddenAxis, AnyAxis, Title, Trace } from './chart.js';
 export { VTEST_HELD_OUT, heldOutOverlap, refuseHeldOut } from './labels.js';
+export { inputFlows, measureShared, type InputFlows, type SharedFlickerOptions } from './flicker.js';
+export { parseAssignment, setParameter, withParameters, type NotebookJson } from './params.js';
 
 /** The subset of tslab's display object we use; a test can pass its own. */
 export interface NotebookDisplay {

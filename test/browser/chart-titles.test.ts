@@ -5,11 +5,11 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { plotlyScriptTag } from '../../src/notebook/index.js';
-import { chartProblems, renderedCharts, renderedDom } from '../../src/notebook/html-check.js';
+import { chartProblems, PageInspector, renderedCharts, renderedDom } from '../../src/notebook/html-check.js';
 import { emptyRow, judgeRow, DEFAULT_BUDGETS, reportHtml, summaryRow } from '../../src/bench/index.js';
 
 let dir: string;
@@ -47,4 +47,36 @@ test('every chart of the HTML report renders with a title and titled axes', () =
   // Charts with nothing to plot hide their axes; the rest must be fully labelled.
   assert.deepEqual(chartProblems(charts), []);
   assert.equal(charts.find((c) => c.id === 'chart-time')?.axisTitles.ytitle, 'wall time (s)');
+});
+
+test('PageInspector loads a page once for the same chart check and a screenshot of its top', async () => {
+  const chart = (id: string, layout: string) =>
+    `<div id="${id}" class="reshoot-plot" style="width:600px;height:300px"></div><script>Plotly.newPlot('${id}',[{y:[1,2],name:'a'}],${layout});</script>`;
+  const pages = ['one', 'two'].map((name, k) => {
+    const file = join(dir, `${name} page.html`);
+    writeFileSync(
+      file,
+      `<!doctype html><html><head><meta charset="utf-8">${plotlyScriptTag()}</head><body>` +
+        chart(`good${k}`, `{title:{text:'ok'},xaxis:{title:{text:'frame'}},yaxis:{title:{text:'x (px)'}}}`) +
+        (k === 1 ? chart('plain', `{title:'plain',xaxis:{title:'frame'},yaxis:{title:'x (px)'}}`) : '') +
+        `</body></html>`,
+    );
+    return file;
+  });
+  const inspector = await PageInspector.open(800, 600);
+  try {
+    for (const [k, file] of pages.entries()) {
+      const png = file.replace(/\.html$/, '.png');
+      const charts = renderedCharts(await inspector.inspect(file, png));
+      // The second page must not be judged on the first one's DOM.
+      assert.deepEqual(charts.map((c) => c.id), k === 0 ? ['good0'] : ['good1', 'plain']);
+      assert.deepEqual(chartProblems(charts), k === 0 ? [] : ['plain: no chart title', 'plain "": axis x has no title', 'plain "": axis y has no title']);
+      assert.deepEqual(chartProblems(charts), chartProblems(renderedCharts(renderedDom(file))), 'same verdict as --dump-dom');
+      const head = readFileSync(png);
+      assert.equal(head.subarray(1, 4).toString(), 'PNG');
+      assert.deepEqual([head.readUInt32BE(16), head.readUInt32BE(20)], [800, 600]);
+    }
+  } finally {
+    await inspector.close();
+  }
 });
