@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decodeFrames, type Frame } from '../src/video/index.js';
-import { measureFlickerFrames } from '../src/metrics/index.js';
+import { InputFlowCache, measureFlickerFrames } from '../src/metrics/index.js';
 import { planSegments } from '../src/segment/index.js';
 import { inputFlows, measureShared } from '../src/notebook/index.js';
 import { ReshootError } from '../src/util/errors.js';
@@ -59,4 +59,14 @@ test('measureShared refuses outputs that do not fit the input, in one line', asy
   await assert.rejects(measureShared(flows, [small, small]), (e: unknown) => e instanceof ReshootError && /8x8 but the input is 160x120/.test(e.message));
   await assert.rejects(measureShared(flows, input.concat(input)), (e: unknown) => e instanceof ReshootError && /6 frames, the input 3/.test(e.message));
   await assert.rejects(inputFlows(input.slice(0, 1)), ReshootError);
+});
+
+test('an input flow cache belongs to its input: other frames or another flow scale are refused in one line', async () => {
+  const input = (await clip()).slice(0, 4);
+  const cache = new InputFlowCache();
+  await measureFlickerFrames(input, input, { inputFlows: cache, ssim: false });
+  // Same pixels, other frame objects: the cache cannot know they are the same clip, so it refuses.
+  const copy = input.map((f) => ({ ...f, data: f.data.slice() }));
+  await assert.rejects(measureFlickerFrames(copy, copy, { inputFlows: cache }), (e: unknown) => e instanceof ReshootError && /input frame 0 is not the frame/.test(e.message));
+  await assert.rejects(measureFlickerFrames(input, input, { inputFlows: cache, flowScale: 0.5 }), (e: unknown) => e instanceof ReshootError && /flow scale 1, not 0.5/.test(e.message));
 });

@@ -189,6 +189,49 @@ export interface FlickerOptions {
   staticThreshold?: number;
   /** Also compute SSIM (slower). Default true. */
   ssim?: boolean;
+  /** Also compute tOF (one more flow per pair, on the output). Default true; false reports NaN. */
+  tof?: boolean;
+  /**
+   * The input's flows, shared by several meters that measure outputs of the SAME input frames
+   * (notebooks comparing variants): the first meter fills it, the others reuse its pairs.
+   */
+  inputFlows?: InputFlowCache;
+}
+
+/** What one input pair (t, t+1) costs to measure: its flow, the non-occlusion mask and derived numbers. */
+interface InputPair {
+  fwd: FlowField;
+  mask: Uint8Array;
+  coverage: number;
+  ePairIn: number;
+  p95: number;
+}
+
+/**
+ * The input clip's flows pair by pair, for FlickerMeter's `inputFlows` option. It belongs to one
+ * input (the frame objects themselves) at one flow scale: a meter given other frames is refused.
+ */
+export class InputFlowCache {
+  private readonly pairs = new Map<number, InputPair>();
+  private readonly frames: Frame[] = [];
+  private scale: number | undefined;
+
+  /** @internal The cached pair (t, t+1), after checking the frames are the ones it was made from. */
+  pair(t: number, prev: Frame, next: Frame, scale: number): InputPair | undefined {
+    if (this.scale === undefined) this.scale = scale;
+    if (scale !== this.scale) throw new ReshootError(`this input flow cache was filled at flow scale ${this.scale}, not ${scale}`);
+    for (const [i, f] of [[t, prev], [t + 1, next]] as const) {
+      const known = this.frames[i];
+      if (known === undefined) this.frames[i] = f;
+      else if (known !== f) throw new ReshootError(`input frame ${i} is not the frame this input flow cache was filled from`);
+    }
+    return this.pairs.get(t);
+  }
+
+  /** @internal */
+  store(t: number, p: InputPair): void {
+    this.pairs.set(t, p);
+  }
 }
 
 function median(xs: number[]): number {
@@ -310,18 +353,28 @@ export class FlickerMeter {
     const inGray = await resizeGray(rgbToGray(input), fs.width, fs.height);
     const outGray = await resizeGray(rgbToGray(output), fs.width, fs.height);
     if (this.prevOut && this.prevIn && this.prevInGray && this.prevOutGray) {
-      const fwd = await resizeFlow(await denseFlow(this.prevInGray, inGray, FARNEBACK_DEFAULTS), W, H);
-      const bwd = await resizeFlow(await denseFlow(inGray, this.prevInGray, FARNEBACK_DEFAULTS), W, H);
-      const mask = nonOcclusionMask(fwd, bwd);
-      let kept = 0;
-      for (let i = 0; i < mask.length; i++) kept += mask[i];
-      this.coverage.push(kept / mask.length);
+      const t = this.count - 1;
+      const cache = this.opts.inputFlows;
+      let pair = cache?.pair(t, this.prevIn, input, this.opts.flowScale ?? 1);
+      if (!pair) {
+        const fwd = await resizeFlow(await denseFlow(this.prevInGray, inGray, FARNEBACK_DEFAULTS), W, H);
+        const bwd = await resizeFlow(await denseFlow(inGray, this.prevInGray, FARNEBACK_DEFAULTS), W, H);
+        const mask = nonOcclusionMask(fwd, bwd);
+        let kept = 0;
+        for (let i = 0; i < mask.length; i++) kept += mask[i];
+        pair = { fwd, mask, coverage: kept / mask.length, ePairIn: await warpPairError(this.prevIn, input, fwd, mask), p95: p95Magnitude(fwd) };
+        cache?.store(t, pair);
+      }
+      const { fwd, mask } = pair;
+      this.coverage.push(pair.coverage);
       this.ePairOut.push(await warpPairError(this.prevOut, output, fwd, mask));
-      this.ePairIn.push(await warpPairError(this.prevIn, input, fwd, mask));
-      const outFlow = await resizeFlow(await denseFlow(this.prevOutGray, outGray, FARNEBACK_DEFAULTS), W, H);
-      this.tof.push(meanFlowDistance(outFlow, fwd));
+      this.ePairIn.push(pair.ePairIn);
+      if (this.opts.tof ?? true) {
+        const outFlow = await resizeFlow(await denseFlow(this.prevOutGray, outGray, FARNEBACK_DEFAULTS), W, H);
+        this.tof.push(meanFlowDistance(outFlow, fwd));
+      }
       this.mae.push(meanAbsDiff(this.prevOut, output));
-      this.motion.push(p95Magnitude(fwd));
+      this.motion.push(pair.p95);
     }
     this.colorsOut.push(meanColor(output));
     this.colorsIn.push(meanColor(input));
