@@ -361,6 +361,9 @@ const cases = values.cases
     ? heldNames(values.set)
     : [...listSynthPresets().map((p) => p.name), ...Object.keys(MOVING_CASES), ...heldNames()];
 
+// Load OpenCV before any method is timed: otherwise the first reshoot method's CPU seconds include
+// loading it (0.6-1.8 s measured), and the CPU column depends on the method order.
+await loadOpenCV();
 const work = await mkdtemp(join(tmpdir(), 'reshoot-bench-stab-'));
 const rows: Record<string, string | number>[] = [];
 try {
