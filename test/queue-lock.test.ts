@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { mediaFile } from './helpers.js';
 import { resolveConfig } from '../src/pipeline/config.js';
 import { processVideo } from '../src/pipeline/process.js';
-import { acquireSegmentLock, runJob, segmentWorkDir, type ReshootQueues, type VideoJobData } from '../src/queue/index.js';
+import { acquireSegmentLock, jobSegmentWorkDir, runJob, type ReshootQueues, type VideoJobData } from '../src/queue/index.js';
 import { resolveFfmpeg } from '../src/video/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'reshoot-qlock-'));
@@ -120,7 +120,7 @@ test('two live workers given the same segment job: the generator runs once, both
     runJob({ data, id: 'v-seg-0', token: 'first' }, queues, 1, { lockMs: 5000, log: (s) => lines.push(s) }),
     sleep(200).then(() => runJob({ data, id: 'v-seg-0', token: 'second' }, queues, 1, { lockMs: 5000, log: (s) => lines.push(s) })),
   ]);
-  const work = segmentWorkDir(data, 0);
+  const work = jobSegmentWorkDir(data, 0);
   assert.deepEqual(readFileSync(log, 'utf8').trim().split('\n'), [`start ${work}`, `end ${work}`]);
   assert.equal(lines.filter((l) => /segment 0: waiting for the lock of .*\(job v-seg-0\)/.test(l)).length, 1, lines.join('\n'));
   assert.ok(b.waitedMs! > 500, `the second waited ${b.waitedMs} ms`);

@@ -41,7 +41,7 @@ import { canvasGeometry, canvasMatrix, fromCanvas, reshakeChange, toCanvas, warp
 import { perFrame, runChain, type ChainFrame, type FrameStage } from './chain.js';
 import type { PipelineConfig } from './config.js';
 import { stageReporter, type PipelineListener, type StageName } from './events.js';
-import { RUN_FILES, RunFolder, type SegmentRecord } from './run-folder.js';
+import { defaultRunDir, RUN_FILES, RunFolder, segmentWorkDir, type SegmentRecord } from './run-folder.js';
 import { keyOf, StepRunner, type Step } from './steps.js';
 import { collectVersions } from './versions.js';
 import { preflightProcess } from './preflight.js';
@@ -164,7 +164,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
   if (extname(output).toLowerCase() !== '.mp4') throw new ReshootError(`output ${opts.output} must be an .mp4 file`);
   assertCanWrite(output, { overwrite: opts.overwrite || opts.resume });
   await assertWritableDir(output);
-  const runDir = resolve(opts.runDir ?? join(dirname(output), `${basename(output, extname(output))}.run`));
+  const runDir = opts.runDir ? resolve(opts.runDir) : defaultRunDir(output);
 
   // Everything checkable from the probe, before any model loads or frame decodes.
   emit({ type: 'stage-start', stage: 'probe' });
@@ -282,7 +282,7 @@ export async function processVideo(opts: ProcessOptions): Promise<ProcessResult>
         },
         started: () => emit({ type: 'stage-start', stage: 'generate', ...where }),
       };
-      const chain = segmentChain(state, seg, plan, run.path('work', `seg-${String(seg.index).padStart(2, '0')}`), cfg.temporal.carry ? carried : null, signal, turn);
+      const chain = segmentChain(state, seg, plan, segmentWorkDir(run.dir, seg.index), cfg.temporal.carry ? carried : null, signal, turn);
       let done = 0;
       const frames = runChain(chain.stages, seg, segmentBatches(state, seg, opts.chunkFrames ?? 24, time, signal), time);
       async function* outputs(): AsyncGenerator<Frame> {

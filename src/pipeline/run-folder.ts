@@ -6,7 +6,7 @@
  */
 import { existsSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { ReshootError } from '../util/errors.js';
 import { ensureDir, writeJsonAtomic } from '../util/atomic.js';
 import { readContacts, type Contacts } from '../footlock/index.js';
@@ -16,6 +16,17 @@ import { loadTransforms, type TransformsData } from '../stabilize/index.js';
 import type { PipelineConfig } from './config.js';
 
 export const RUN_SCHEMA = 'reshoot.run/1';
+
+/** The run folder processVideo uses when none is given: `<output without extension>.run` beside the output. */
+export function defaultRunDir(output: string): string {
+  const out = resolve(output);
+  return join(dirname(out), `${basename(out, extname(out))}.run`);
+}
+
+/** Segment k's work folder inside a run folder (the generator's scratch, a queue worker's segment lock). */
+export function segmentWorkDir(runDir: string, k: number): string {
+  return join(runDir, 'work', `seg-${String(k).padStart(2, '0')}`);
+}
 
 /** The run folder's files, by role (one list; the bench, the demo and the notebooks use these names). */
 export const RUN_FILES = {

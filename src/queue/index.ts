@@ -21,7 +21,7 @@ export {
   type VideoState,
   type VideoStatus,
 } from './jobs.js';
-export { startWorker, runJob, parseQueues, segmentWorkDir, type WorkerOptions, type RunningWorker, type RunJobOptions } from './worker.js';
+export { startWorker, runJob, parseQueues, jobSegmentWorkDir, type WorkerOptions, type RunningWorker, type RunJobOptions } from './worker.js';
 export { acquireSegmentLock, isStale, SEGMENT_LOCK_FILE, type SegmentLock, type SegmentLockHolder, type SegmentLockOptions } from './segment-lock.js';
 export { runQueuedBatch, type QueuedBatchOptions } from './batch.js';
 export { startPrivateRedis, type PrivateRedis } from './redis-server.js';

@@ -6,10 +6,11 @@
  * are renamed into place when complete).
  */
 import { hostname } from 'node:os';
-import { basename, dirname, extname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { Worker, type Job } from 'bullmq';
 import { loadOpenCV } from '../cv/opencv.js';
 import { processVideo } from '../pipeline/process.js';
+import { defaultRunDir, segmentWorkDir } from '../pipeline/run-folder.js';
 import { ReshootError } from '../util/errors.js';
 import { acquireSegmentLock } from './segment-lock.js';
 import { connect, jobIds, jobOptions, qualified, QUEUE_NAMES, QUEUE_PREFIX, ReshootQueues, type QueueName, type VideoJobData } from './jobs.js';
@@ -60,10 +61,9 @@ export interface RunJobOptions {
   onGenerated?: () => void;
 }
 
-/** The work folder processVideo gives segment k of a job's run (see src/pipeline/process.ts). */
-export function segmentWorkDir(d: Pick<VideoJobData, 'output' | 'runDir'>, k: number): string {
-  const runDir = resolve(d.runDir ?? join(dirname(d.output), `${basename(d.output, extname(d.output))}.run`));
-  return join(runDir, 'work', `seg-${String(k).padStart(2, '0')}`);
+/** The work folder processVideo gives segment k of a job's run. */
+export function jobSegmentWorkDir(d: Pick<VideoJobData, 'output' | 'runDir'>, k: number): string {
+  return segmentWorkDir(d.runDir ? resolve(d.runDir) : defaultRunDir(d.output), k);
 }
 
 /**
@@ -78,7 +78,7 @@ export async function runJob(job: Pick<Job<VideoJobData>, 'data' | 'id' | 'token
     const log = opts.log ?? (() => undefined);
     const k = d.phase.segment;
     const t0 = performance.now();
-    const lock = await acquireSegmentLock(segmentWorkDir(d, k), { job: String(job.id), token: job.token }, {
+    const lock = await acquireSegmentLock(jobSegmentWorkDir(d, k), { job: String(job.id), token: job.token }, {
       staleMs: opts.lockMs ?? 30000,
       onWait: (h) => log(`${d.video} segment ${k}: waiting for the lock of ${h.host}:${h.pid} (job ${h.job})`),
       onTakeover: (h) => log(`${d.video} segment ${k}: took over the stale lock of ${h.host}:${h.pid}`),

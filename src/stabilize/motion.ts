@@ -246,6 +246,9 @@ export function ransacSimilarity(
 ): { matrix: Mat2x3; inlier: Uint8Array; inliers: number; rmsError: number } | null {
   const wt = opts.weights;
   const n = from.length / 2;
+  // The weighted inlier fraction's denominator, for the adaptive iteration count.
+  let totalWeight = 0;
+  if (wt) for (let k = 0; k < n; k++) totalWeight += wt[k];
   const thr2 = (opts.threshold ?? 1.5) ** 2;
   const maxIt = opts.maxIterations ?? 500;
   const rand = mulberry32(opts.seed ?? 1);
@@ -268,7 +271,7 @@ export function ransacSimilarity(
     if (count > bestCount || (count === bestCount && cost < bestCost)) {
       best = m; bestCount = count; bestCost = cost;
       let w = count / n;
-      if (wt) { let tot = 0; for (let k = 0; k < n; k++) tot += wt[k]; w = Math.min(1, count / tot); }
+      if (wt) w = Math.min(1, count / totalWeight);
       const p = 1 - w * w;
       needed = p <= 1e-12 ? 1 : Math.min(maxIt, Math.ceil(Math.log(1 - 0.999) / Math.log(p)));
     }

@@ -5,6 +5,7 @@ import { PRESETS, resolveConfig, type PipelineConfig, type PipelineOverrides, ty
 import type { PipelineEvent } from '../../pipeline/events.js';
 import { preflightProcess } from '../../pipeline/preflight.js';
 import { processVideo, type ProcessResult } from '../../pipeline/process.js';
+import { defaultRunDir } from '../../pipeline/run-folder.js';
 import { BACKGROUND_MODES, type BackgroundMode, type PlateMethod } from '../../composite/index.js';
 import { parseSubjectRule } from '../../pose/people.js';
 import { ReshootError } from '../../util/errors.js';
@@ -159,12 +160,6 @@ export function cliListener(log: (s: string) => void): { onEvent: (e: PipelineEv
     },
     stop,
   };
-}
-
-/** The run folder processVideo uses when none is given: `<output without extension>.run` beside the output. */
-export function defaultRunDir(output: string): string {
-  const out = resolve(output);
-  return join(dirname(out), `${basename(out, extname(out))}.run`);
 }
 
 /** Probe, then every check that needs no decoding (src/pipeline/preflight.ts). */
