@@ -242,19 +242,24 @@ export function batchInputs(source: string): string[] {
   return lines.map((l) => resolve(l));
 }
 
+/** Each batch input's output name in `outDir`: its base name, with `_` appended until unique (local and queued batches alike). */
+export function batchOutputs(inputs: string[], outDir: string): { input: string; name: string; output: string }[] {
+  const names = new Set<string>();
+  return inputs.map((input) => {
+    let name = basename(input, extname(input));
+    while (names.has(name)) name += '_';
+    names.add(name);
+    return { input, name, output: join(outDir, `${name}.mp4`) };
+  });
+}
+
 export async function batchCommand(source: string, opts: BatchCliOptions): Promise<void> {
   const config = configFromFlags(opts);
   const inputs = batchInputs(source);
   if (!(Number.isInteger(opts.concurrency) && opts.concurrency >= 1)) throw new ReshootError(`--concurrency must be a whole number >= 1; got ${opts.concurrency}`);
   const concurrency = Math.min(opts.concurrency, inputs.length, availableParallelism());
   const outDir = resolve(opts.outDir);
-  const names = new Set<string>();
-  const jobs = inputs.map((input) => {
-    let name = basename(input, extname(input));
-    while (names.has(name)) name += '_';
-    names.add(name);
-    return { input, output: join(outDir, `${name}.mp4`) };
-  });
+  const jobs = batchOutputs(inputs, outDir);
   const results: { input: string; ok: boolean; message: string }[] = [];
   let next = 0;
   const worker = async () => {

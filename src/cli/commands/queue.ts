@@ -1,10 +1,11 @@
 /** `reshoot worker`, `reshoot batch --redis`, `reshoot queue status|retry|clean` (src/queue). */
 import { mkdirSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { cleanFinished, connect, DEFAULT_RETRY, listVideos, parseQueues, queueCounts, ReshootQueues, retryFailed, runQueuedBatch, startWorker, videoStatus, type VideoStatus } from '../../queue/index.js';
 import { ReshootError } from '../../util/errors.js';
-import { batchInputs, configFromFlags, type BatchCliOptions } from './process.js';
+import { batchInputs, batchOutputs, configFromFlags, type BatchCliOptions } from './process.js';
 import { preflightProcess } from '../../pipeline/preflight.js';
+import { defaultRunDir } from '../../pipeline/run-folder.js';
 import { probeVideo } from '../../video/index.js';
 
 export interface WorkerCliOptions {
@@ -39,13 +40,7 @@ export async function queuedBatchCommand(source: string, opts: QueuedBatchCliOpt
   if (!(opts.backoffSeconds >= 0)) throw new ReshootError(`--backoff-seconds must be >= 0; got ${opts.backoffSeconds}`);
   const outDir = resolve(opts.outDir);
   mkdirSync(outDir, { recursive: true });
-  const names = new Set<string>();
-  const outputs = inputs.map((input) => {
-    let name = basename(input, extname(input));
-    while (names.has(name)) name += '_';
-    names.add(name);
-    return { input, name, output: join(outDir, `${name}.mp4`) };
-  });
+  const outputs = batchOutputs(inputs, outDir);
   // The checks of a local run, here, before anything is queued: a bad video is refused at once. Up to 8
   // probes (one ffprobe each) at a time, for shared storage with latency; on a local disk at load 9 six
   // probes took 1.1 s either way (CPU-bound).
@@ -58,8 +53,8 @@ export async function queuedBatchCommand(source: string, opts: QueuedBatchCliOpt
     }
   };
   await Promise.all(Array.from({ length: Math.min(8, outputs.length) }, probe));
-  const videos = outputs.map(({ input, name, output }, i) => {
-    preflightProcess({ input, output, runDir: join(outDir, `${name}.run`), info: infos[i], config, overwrite: opts.overwrite, resume: opts.resume });
+  const videos = outputs.map(({ input, output }, i) => {
+    preflightProcess({ input, output, runDir: defaultRunDir(output), info: infos[i], config, overwrite: opts.overwrite, resume: opts.resume });
     return { input: resolve(input), output, config, overwrite: opts.overwrite };
   });
   const t0 = performance.now();
