@@ -29,6 +29,8 @@ export const SUPPORTED_OPS: readonly string[] = [
   'Add', 'AddV2', 'AddN', 'Sub', 'Mul', 'RealDiv', 'FloorDiv', 'SquaredDifference', 'Sqrt', 'Sigmoid', 'Relu', 'Relu6',
   'Conv2D', '_FusedConv2D', 'DepthwiseConv2dNative', 'FusedDepthwiseConv2dNative', 'Conv2DBackpropInput',
   'MaxPool', 'AvgPool', 'ResizeBilinear', 'ArgMax', 'GatherNd',
+  // nanodet (a COCO detector converted to TF by onnx-tf: NCHW with explicit Transposes).
+  'Transpose', 'LeakyRelu', 'PadV2', 'SplitV', 'SparseToDense',
 ];
 
 const DT = onnx.TensorProto.DataType;
@@ -47,6 +49,7 @@ function tfDtypeToOnnx(t: string | undefined): number {
 
 function attrInts(name: string, v: number[]): IAttr { return { name, type: AT.INTS, ints: v }; }
 function attrInt(name: string, v: number): IAttr { return { name, type: AT.INT, i: v }; }
+function attrFloat(name: string, v: number): IAttr { return { name, type: AT.FLOAT, f: v }; }
 function attrStr(name: string, v: string): IAttr { return { name, type: AT.STRING, s: new TextEncoder().encode(v) }; }
 
 function b64(s: string | undefined): string {
@@ -168,7 +171,34 @@ export function convertTfGraph(graph: TfGraph, opts: ConvertOptions = {}): Conve
       return c;
     }
     if (n.op === 'Identity' && n.input?.length) return constOf(n.input[0]);
-    return undefined;
+    return folded(n);
+  };
+  /**
+   * Integer shape arithmetic on constants, evaluated here (onnx-tf writes Reshape shapes as
+   * SparseToDense(...) + const): SparseToDense and Add/AddV2 of integer constants.
+   */
+  const foldCache = new Map<string, TfConst | undefined>();
+  const folded = (n: TfNode): TfConst | undefined => {
+    if (foldCache.has(n.name)) return foldCache.get(n.name);
+    let c: TfConst | undefined;
+    const ins = (n.input ?? []).filter((r) => !r.startsWith('^'));
+    if (n.op === 'SparseToDense') {
+      const [idx, shape, values, dflt] = ins.map((r) => constOf(r));
+      if (idx && shape && values && dflt && shape.data.length === 1) {
+        const data = new Int32Array(Math.round(shape.data[0])).fill(Math.round(dflt.data[0] ?? 0));
+        for (let k = 0; k < idx.data.length; k++) data[Math.round(idx.data[k])] = Math.round(values.data.length === 1 ? values.data[0] : values.data[k]);
+        c = { name: `${n.name}/folded`, dtype: 'int32', shape: [data.length], data };
+      }
+    } else if ((n.op === 'Add' || n.op === 'AddV2') && ins.length === 2) {
+      const [x, y] = ins.map((r) => constOf(r));
+      if (x && y && x.dtype === 'int32' && y.dtype === 'int32' && (x.data.length === y.data.length || x.data.length === 1 || y.data.length === 1)) {
+        const len = Math.max(x.data.length, y.data.length);
+        const data = Int32Array.from({ length: len }, (_, k) => x.data[x.data.length === 1 ? 0 : k] + y.data[y.data.length === 1 ? 0 : k]);
+        c = { name: `${n.name}/folded`, dtype: 'int32', shape: x.data.length >= y.data.length ? x.shape : y.shape, data };
+      }
+    }
+    foldCache.set(n.name, c);
+    return c;
   };
   const constInts = (ref: string, what: string, node: TfNode): number[] => {
     const c = constOf(ref);
@@ -192,7 +222,7 @@ export function convertTfGraph(graph: TfGraph, opts: ConvertOptions = {}): Conve
   const valueOf = (ref: string): string => {
     const p = parseRef(ref);
     const n = byName.get(p.node)!;
-    if (n.op === 'Const') {
+    if (n.op === 'Const' || (n.op !== 'Identity' && folded(n))) {
       const c = constOf(ref)!;
       return addInit(`c/${c.name}`, c.dtype === 'float32' ? DT.FLOAT : DT.INT32, c.shape, c.data);
     }
@@ -292,8 +322,26 @@ export function convertTfGraph(graph: TfGraph, opts: ConvertOptions = {}): Conve
         return;
       case 'Add':
       case 'AddV2':
+        if (folded(n)) return; // integer constants: used through valueOf/constOf
         node('Add', [valueOf(ins[0]), valueOf(ins[1])], [out]);
         return;
+      case 'SparseToDense':
+        if (folded(n)) return;
+        throw new ReshootError(`cannot convert SparseToDense node ${n.name}: only constant inputs are supported`);
+      case 'Transpose':
+        node('Transpose', [valueOf(ins[0])], [out], [attrInts('perm', constInts(ins[1], 'perm', n))]);
+        return;
+      case 'LeakyRelu':
+        node('LeakyRelu', [valueOf(ins[0])], [out], [attrFloat('alpha', a.alpha?.f ?? 0.2)]);
+        return;
+      case 'SplitV': {
+        const sizes = constInts(ins[1], 'size_splits', n);
+        const axis = constInts(ins[2], 'split_dim', n)[0];
+        if (sizes.some((v) => v < 0)) throw new ReshootError(`cannot convert SplitV node ${n.name}: an inferred (-1) split size`);
+        const outs = sizes.map((_, k) => tensorName(n.name, k));
+        node('Split', [valueOf(ins[0]), int64Init(`${out}/split`, sizes)], outs, [attrInt('axis', axis)]);
+        return;
+      }
       case 'AddN':
         if (ins.length === 1) node('Identity', [valueOf(ins[0])], [out]);
         else node('Sum', ins.map(valueOf), [out]);
@@ -393,11 +441,18 @@ export function convertTfGraph(graph: TfGraph, opts: ConvertOptions = {}): Conve
         node('Concat', ins.slice(0, -1).map(valueOf), [out], [attrInt('axis', axis)]);
         return;
       }
-      case 'Pad': {
+      case 'Pad':
+      case 'PadV2': {
         const p = constInts(ins[1], 'paddings', n);
         const rank = p.length / 2;
         const pads = [...Array.from({ length: rank }, (_, k) => p[2 * k]), ...Array.from({ length: rank }, (_, k) => p[2 * k + 1])];
-        node('Pad', [valueOf(ins[0]), int64Init(`${out}/pads`, pads)], [out], [attrStr('mode', 'constant')]);
+        const padIns = [valueOf(ins[0]), int64Init(`${out}/pads`, pads)];
+        if (n.op === 'PadV2') {
+          const v = constOf(ins[2]);
+          if (!v || v.data.length !== 1) throw new ReshootError(`cannot convert PadV2 node ${n.name}: constant_values must be a scalar constant`);
+          padIns.push(floatScalar(v.data[0]));
+        }
+        node('Pad', padIns, [out], [attrStr('mode', 'constant')]);
         return;
       }
       case 'Conv2D':

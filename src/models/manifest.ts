@@ -9,7 +9,7 @@ import { z } from 'zod';
 import { packageRoot } from '../util/paths.js';
 import { ReshootError } from '../util/errors.js';
 
-export const MODEL_IDS = ['movenet-lightning', 'movenet-thunder', 'blazepose-lite', 'blazepose-full', 'blazepose-heavy', 'selfie'] as const;
+export const MODEL_IDS = ['movenet-lightning', 'movenet-thunder', 'blazepose-lite', 'blazepose-full', 'blazepose-heavy', 'selfie', 'nanodet'] as const;
 export type ModelId = (typeof MODEL_IDS)[number];
 
 export interface ModelSpec {
@@ -18,7 +18,7 @@ export interface ModelSpec {
   files: { graph: string; weights: string[] };
   licence: string;
   sha256: Record<string, string>;
-  input: { name?: string; shape: number[]; dtype: 'int32' | 'float32'; range: string; layout: 'NHWC' };
+  input: { name?: string; shape: number[]; dtype: 'int32' | 'float32'; range: string; layout: 'NHWC' | 'NCHW' };
   /** In the order of the TFJS model's outputs (its signature) = the ONNX output order; `name` is the ONNX output name. */
   outputs: { name?: string; shape: number[]; meaning: string }[];
 }
@@ -34,7 +34,7 @@ const specSchema = z.object({
     shape: z.array(z.number().int()),
     dtype: z.enum(['int32', 'float32']),
     range: z.string(),
-    layout: z.literal('NHWC'),
+    layout: z.enum(['NHWC', 'NCHW']),
   }),
   outputs: z.array(z.object({ name: z.string().optional(), shape: z.array(z.number().int()), meaning: z.string() })).min(1),
 });
