@@ -161,6 +161,27 @@ test('contacts: left/right ankle swaps are undone by continuity, an ankle on the
   assert.ok(shift({ ...fixed, params: { ...fixed.params, legSwap: 0 } }) > 5);
 });
 
+test('contacts: across a frame without ankles, one foot still beats both feet moving (stance term of the swap undo)', () => {
+  // 10 fps, h = box height = 100. The right foot is planted at x = 480 throughout; the left swings past it:
+  // 300 (frames 0-2), 400 (3), lost (4: the model gives no ankle at all), 560 (5), 640 (6). On frames 5-6 the
+  // model swaps the labels (its left ankle on the planted foot), as MoveNet did behind vtest's sign post (W2).
+  const L = [300, 300, 300, 400, 480, 560, 640], R = 480;
+  const track = handTrack(7, 10, 100, (t) => (t === 4 ? { x: 0, y: 0, valid: false } : t >= 5 ? { x: R, y: 400 } : { x: L[t], y: 400 }), (t) => (t === 4 ? { x: 0, y: 0, valid: false } : t >= 5 ? { x: L[t], y: 400 } : { x: R, y: 400 }));
+  // Frames 3 -> 5 by hand. Labels as given: left 400 -> 480 (80 px), right 480 -> 560 (80 px). Swapped back:
+  // left 400 -> 560 (160), right 480 -> 480 (0). Both sum to 1.6 h, so the plain sum keeps the model's labels
+  // (undoing costs 2 x swapCost = 0.4). With the stance term the labels as given cost 1.6 + min(0.8, 0.8) = 2.4 h,
+  // swapped back 1.6 + 0 + 0.4 = 2.0 h: undone.
+  assert.deepEqual(unswapLegs(track, { swapCost: 0.2, stanceWeight: 0 }).swapped, [], 'the plain sum keeps the swap (the old behaviour)');
+  const r = unswapLegs(track, { swapCost: 0.2 });
+  assert.deepEqual(r.swapped, [5, 6]);
+  for (const t of [0, 1, 2, 3, 5, 6]) {
+    assert.equal(r.track.frames[t].keypoints[16].x, R, `right ankle, frame ${t}`);
+    assert.equal(r.track.frames[t].keypoints[15].x, L[t], `left ankle, frame ${t}`);
+  }
+  // So the planted right foot is in contact on every frame (frame 4 interpolated), which the old undo lost on 5-6.
+  assert.deepEqual(detectContacts(track).feet.right.contact, [true, true, true, true, true, true, true]);
+});
+
 test('contacts: F1 >= 0.95 against the generator labels across body sizes and noise levels (subset)', () => {
   const cases = gaitSet({ bodyHeights: [80, 520], noises: [0.005, 0.01], speeds: [0.5, 1.1], frames: 150 });
   const P: (boolean | null)[][] = [], T: boolean[][] = [];
