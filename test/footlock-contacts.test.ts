@@ -62,12 +62,12 @@ test('contacts: the same motion at a quarter of the size (a far person) gives th
 });
 
 test('contacts: short low-confidence gaps are interpolated, long ones give no decision', () => {
-  const left = (t: number): Pt => ({ x: 100, y: 400, valid: !((t >= 5 && t <= 7) || (t >= 20 && t <= 31)) });
+  const left = (t: number): Pt => ({ x: 100, y: 400, valid: !((t >= 5 && t <= 16) || (t >= 22 && t <= 34)) });
   const c = detectContacts(handTrack(40, 30, 400, left, () => ({ x: 200, y: 400 })));
-  // 3 frames (0.1 s) <= 0.2 s: interpolated and decided; 12 frames (0.4 s): null.
-  for (let t = 5; t <= 7; t++) assert.equal(c.feet.left.contact[t], true);
-  for (let t = 20; t <= 31; t++) assert.equal(c.feet.left.contact[t], null);
-  assert.equal(c.feet.left.contact[35], true);
+  // maxInterpolate 0.4 s = 12 frames at 30 fps: a 12-frame gap is interpolated and decided; 13 frames: null.
+  for (let t = 5; t <= 16; t++) assert.equal(c.feet.left.contact[t], true);
+  for (let t = 22; t <= 34; t++) assert.equal(c.feet.left.contact[t], null);
+  assert.equal(c.feet.left.contact[38], true);
 });
 
 test('contacts: a foot held still but raised is not in contact (height test)', () => {
@@ -108,6 +108,17 @@ test('contacts: speed thresholds follow the body speed (hand-made signals)', () 
   // Without a body speed (or NaN) only the floors act.
   assert.deepEqual(decideContacts({ speed, height }, o, 10), [false, false, false, false, false, false]);
   assert.deepEqual(decideContacts({ speed: [0.2, 0.35, 0.45], height: [0, 0, 0] }, o, 10, [NaN, NaN, NaN]), [true, true, false]);
+});
+
+test('contacts: the default release threshold lets go of a lift-off frame at 0.6 x body speed (vtest W3 frame 354)', () => {
+  // W3 (hand labels: frame 354 is the first swing frame of foot b) walks at 0.71 h/s; MoveNet's ankle moves
+  // 0.46 h/s on that frame, then 1.2 h/s. Defaults: leave above max(speedOff 0.4, 0.6 x 0.71 = 0.426) h/s, so the
+  // lift-off frame is released. (The previous 0.7 x 0.71 = 0.497 held it: a false contact.)
+  const o = resolveContactOptions();
+  const body = new Array(5).fill(0.71);
+  assert.deepEqual(decideContacts({ speed: [0.1, 0.1, 0.46, 1.2, 1.2], height: new Array(5).fill(0) }, o, 10, body), [true, true, false, false, false]);
+  // Entering still needs less than max(speedOn 0.25, 0.5 x 0.71 = 0.355) h/s: a foot arriving at 0.4 h/s is not yet planted.
+  assert.deepEqual(decideContacts({ speed: [1.2, 0.4, 0.1, 0.1, 0.1], height: new Array(5).fill(0) }, o, 10, body), [false, false, true, true, true]);
 });
 
 test('contacts: body speed from the hips, else the box centre, in body heights per second', () => {
