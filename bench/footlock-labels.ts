@@ -9,16 +9,21 @@
  *   node --import tsx bench/footlock-labels.ts [--labels datasets/labels/vtest-contacts.json] [--cache DIR]
  *
  * --cache keeps the pose tracks (one JSON per walker) so reruns skip the model.
+ * --second-look MARGIN[,BELOW]: an experiment (src/footlock/README.md, "A second look at the feet"): every
+ * found subject frame is shown to thunder again in a tighter square around its box (squareAround(box, MARGIN));
+ * its ankles replace the track's, all of them, or with BELOW only ankles scoring below it where the second
+ * look scores higher and is valid. Prints the extra model calls and their CPU time.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { detectContacts, resolveContactOptions, unswapLegs, type ContactOptions } from '../src/footlock/index.js';
 import { addConfusion, f1, quantile, readContactLabels, scoreWalker, type Confusion } from '../src/footlock/contacts-eval.js';
-import { selectSubject, trackPoses, type PoseTrack } from '../src/pose/index.js';
+import { createPoseEstimator, selectSubject, squareAround, trackPoses, type PoseEstimator, type PoseTrack } from '../src/pose/index.js';
 import { datasetPath } from '../src/datasets/index.js';
+import { decodeFrames, probeVideo } from '../src/video/index.js';
 
-const { values } = parseArgs({ options: { labels: { type: 'string', default: 'datasets/labels/vtest-contacts.json' }, cache: { type: 'string' }, options: { type: 'string' } } });
+const { values } = parseArgs({ options: { labels: { type: 'string', default: 'datasets/labels/vtest-contacts.json' }, cache: { type: 'string' }, options: { type: 'string' }, 'second-look': { type: 'string' } } });
 const labels = readContactLabels(values.labels!);
 const clip = datasetPath('vtest');
 const extra: ContactOptions = values.options ? JSON.parse(values.options) : {};
@@ -50,11 +55,40 @@ async function subjectTrack(w: (typeof labels.walkers)[number]): Promise<PoseTra
   return sub;
 }
 
+const look = values['second-look']?.split(',').map(Number);
+if (look && !(look[0] >= 0 && (look.length === 1 || (look.length === 2 && look[1] >= 0 && look[1] <= 1)))) throw new Error(`--second-look MARGIN[,BELOW]: got ${values['second-look']}`);
+let lookEstimator: PoseEstimator | null = null, lookCalls = 0, lookReplaced = 0, lookCpu = 0;
+
+/** The subject's ankles from a second, tighter look (see --second-look). */
+async function secondLook(track: PoseTrack): Promise<PoseTrack> {
+  lookEstimator ??= await createPoseEstimator({ model: 'thunder', threads: 1 });
+  const [margin, below] = [look![0], look![1] ?? Infinity];
+  const frames = track.frames.map((f) => ({ ...f, keypoints: f.keypoints.slice() }));
+  const info = await probeVideo(clip);
+  let i = 0;
+  for await (const frame of decodeFrames(clip, { info, start: frames[0].index, count: frames.length })) {
+    const f = frames[i++];
+    if (!f.found || !f.box || !f.keypoints.slice(15, 17).some((k) => k.score < below)) continue;
+    const t0 = process.cpuUsage();
+    const p = await lookEstimator.estimate(frame, { region: squareAround(f.box, margin), index: f.index });
+    const c = process.cpuUsage(t0);
+    lookCpu += (c.user + c.system) / 1e6;
+    lookCalls++;
+    for (const k of [15, 16]) {
+      if (below === Infinity || (f.keypoints[k].score < below && p.keypoints[k].valid && p.keypoints[k].score > f.keypoints[k].score)) {
+        f.keypoints[k] = p.keypoints[k];
+        lookReplaced++;
+      }
+    }
+  }
+  return { ...track, frames };
+}
+
 const zero = (): Confusion => ({ tp: 0, fp: 0, fn: 0, tn: 0 });
 let pooled = zero(), boundary = zero(), interior = zero();
 const allErr: number[] = [];
 for (const w of labels.walkers) {
-  const track = await subjectTrack(w);
+  const track = look ? await secondLook(await subjectTrack(w)) : await subjectTrack(w);
   const contacts = detectContacts(track, extra);
   // Scored on the ankles the contacts were decided on (left/right swaps undone unless --options sets legSwap 0).
   const ls = resolveContactOptions(extra).legSwap;
@@ -68,3 +102,7 @@ for (const w of labels.walkers) {
 }
 allErr.sort((a, b) => a - b);
 console.log(`pooled F1 ${f1(pooled).toFixed(3)} (tp ${pooled.tp} fp ${pooled.fp} fn ${pooled.fn} tn ${pooled.tn}); boundary frames F1 ${f1(boundary).toFixed(3)} (fp ${boundary.fp} fn ${boundary.fn} of ${boundary.tp + boundary.fp + boundary.fn + boundary.tn}), interior F1 ${f1(interior).toFixed(3)} (fp ${interior.fp} fn ${interior.fn} of ${interior.tp + interior.fp + interior.fn + interior.tn}); ankle err median ${quantile(allErr, 0.5).toFixed(1)} p90 ${quantile(allErr, 0.9).toFixed(1)} px`);
+if (look) {
+  console.log(`second look (margin ${look[0]}${look[1] !== undefined ? `, ankles below ${look[1]}` : ''}): ${lookCalls} extra thunder calls, ${lookReplaced} ankles replaced, ${lookCpu.toFixed(1)} s CPU (${((1000 * lookCpu) / Math.max(1, lookCalls)).toFixed(1)} ms per call)`);
+  await (lookEstimator as PoseEstimator | null)?.release();
+}

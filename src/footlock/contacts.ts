@@ -76,11 +76,11 @@ export const DEFAULT_CONTACT_OPTIONS: Required<ContactOptions> = {
   groundWindow: 0.3,
   minContact: 0.1,
   fillGap: 0.1,
-  maxInterpolate: 0.2,
+  maxInterpolate: 0.4,
   bodyWindow: 0.5,
   legSwap: 0.2,
-  bodySpeedOn: 0.6,
-  bodySpeedOff: 0.7,
+  bodySpeedOn: 0.5,
+  bodySpeedOff: 0.6,
 };
 
 export interface ContactSpan {

@@ -7,8 +7,13 @@
  * model's ankle labels) minimising how far the two feet move from frame to
  * frame, plus `swapCost` body heights for every frame that is swapped, so the
  * model's labels win every tie (the frame where the swing foot passes the
- * planted one costs the same either way). Then an ankle that sits on the
- * other foot (closer than `mergeDist` box heights) while it arrived from
+ * planted one costs the same either way). The step cost also adds
+ * `stanceWeight` x the smaller of the two feet's moves: in walking one foot
+ * is planted at almost every moment, so "one foot still, the other far" is
+ * likelier than "both moved halfway". The plain sum cannot tell these apart
+ * across a frame where the model lost both ankles (the swing foot's move is
+ * as long either way: vtest W2 at the sign post). Then an ankle that sits on
+ * the other foot (closer than `mergeDist` box heights) while it arrived from
  * elsewhere is marked invalid: a gap, interpolated by the contact detector.
  */
 import { LEFT_ANKLE, RIGHT_ANKLE, type Keypoint, type PoseTrack } from '../pose/types.js';
@@ -27,7 +32,12 @@ export interface LegSwapOptions {
   swapCost?: number;
   /** Ankles closer than this, box heights, are on the same foot. */
   mergeDist?: number;
+  /** Weight of the smaller foot move in the step cost (one foot planted is likelier than both moving); 0 = plain sum. */
+  stanceWeight?: number;
 }
+
+/** Default stanceWeight (src/footlock/README.md: measured on the vtest labels and the synthetic sets). */
+export const DEFAULT_STANCE_WEIGHT = 1;
 
 interface P {
   x: number;
@@ -37,7 +47,7 @@ const dist = (a: P, b: P) => Math.hypot(a.x - b.x, a.y - b.y);
 const ok = (k: Keypoint | undefined): k is Keypoint => !!k && k.valid && Number.isFinite(k.x) && Number.isFinite(k.y);
 
 export function unswapLegs(track: PoseTrack, opts: LegSwapOptions = {}): LegSwapReport {
-  const swapCost = opts.swapCost ?? 0.15, mergeDist = opts.mergeDist ?? 0.09;
+  const swapCost = opts.swapCost ?? 0.15, mergeDist = opts.mergeDist ?? 0.09, stance = opts.stanceWeight ?? DEFAULT_STANCE_WEIGHT;
   const frames = track.frames.map((f) => ({ ...f, keypoints: f.keypoints.slice() }));
   // Frames with both ankles known and a body size: the Viterbi chain.
   const idx = frames.map((f, i) => i).filter((i) => frames[i].found && ok(frames[i].keypoints[LEFT_ANKLE]) && ok(frames[i].keypoints[RIGHT_ANKLE]) && (frames[i].box?.height ?? 0) > 0);
@@ -60,7 +70,8 @@ export function unswapLegs(track: PoseTrack, opts: LegSwapOptions = {}): LegSwap
         let best = Infinity, arg = 0;
         for (let t = 0; t < 2; t++) {
           const [pa, qa] = pos(a, t);
-          const c = cost[j - 1][t] + (dist(pa, pb) + dist(qa, qb)) / h;
+          const dp = dist(pa, pb), dq = dist(qa, qb);
+          const c = cost[j - 1][t] + (dp + dq + stance * Math.min(dp, dq)) / h;
           if (c < best) [best, arg] = [c, t];
         }
         cost[j][s] = best + s * swapCost;
