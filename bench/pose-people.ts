@@ -11,10 +11,15 @@
  *
  * Reports ms per frame (wall and process CPU, after a 4-frame warm-up that
  * lets every person be confirmed), people followed, and model calls per frame.
+ * Then the same frames through the NanoDet person detector (one call per
+ * frame, src/pose/detector.ts). Both get a recall against the people pasted
+ * into each frame (known by construction): a pasted person counts as found
+ * when a reported box overlaps their pasted box at IoU >= 0.3.
  */
 import { parseArgs } from 'node:util';
 import sharp from 'sharp';
-import { createPoseEstimator, PeopleTracker, type PoseModelName } from '../src/pose/index.js';
+import { boxIoU, createPoseEstimator, PeopleTracker, type Box, type PoseModelName } from '../src/pose/index.js';
+import { PersonDetector } from '../src/pose/detector.js';
 import { decodeFrames, probeVideo, type Frame } from '../src/video/index.js';
 import { datasetPath } from '../src/datasets/index.js';
 
@@ -44,12 +49,24 @@ for (let i = 0; i < W * H * 3; i++) {
   plate[i] = col[COUNT >> 1];
 }
 
+const detector = await PersonDetector.create({ threads: values.threads ? Number(values.threads) : undefined });
 const estimator = await createPoseEstimator({ model: values.model as PoseModelName, provider: values.provider as 'cpu', threads: values.threads ? Number(values.threads) : undefined });
 // Who is where: every person tracked on the original frames (native size).
 const finder = new PeopleTracker(estimator, { fps: 10, startIndex: START });
 for (const f of src) await finder.next(f);
 const tracks = finder.result().tracks.sort((a, b) => b.frames.length - a.frames.length);
 console.log(`vtest ${START}-${START + COUNT - 1}: ${tracks.length} people tracked, frames seen: ${tracks.map((t) => t.frames.length).join(' ')}`);
+
+/** The people pasted into composite frame k, as boxes on the 1280x720 canvas (x 1.25 + 160, y 1.25). */
+function pasted(ids: number[], k: number): Box[] {
+  return tracks.filter((q) => ids.includes(q.id)).flatMap((t) => {
+    const b = t.frames.find((f) => f.index === START + k)?.box;
+    return b ? [{ x: 160 + 1.25 * b.x, y: 1.25 * b.y, width: 1.25 * b.width, height: 1.25 * b.height }] : [];
+  });
+}
+function recallOf(truth: Box[], found: Box[]): [number, number] {
+  return [truth.filter((t) => found.some((f) => boxIoU(t, f) >= 0.3)).length, truth.length];
+}
 
 async function composite(ids: number[]): Promise<Frame[]> {
   const out: Frame[] = [];
@@ -81,10 +98,24 @@ for (const n of values.people!.split(',').map(Number)) {
   for (let k = 0; k < WARM; k++) await tr.next(frames[k]);
   const s0 = { ...tr.stats };
   let followed = 0;
+  const hit = [0, 0];
   const cpu0 = process.cpuUsage(), t0 = performance.now();
-  for (let k = WARM; k < WARM + timed; k++) followed += (await tr.next(frames[k])).people.length;
+  for (let k = WARM; k < WARM + timed; k++) {
+    const people = (await tr.next(frames[k])).people;
+    followed += people.length;
+    recallOf(pasted(ids, k), people.map((p) => p.box!).filter(Boolean)).forEach((v, i) => (hit[i] += v));
+  }
   const wall = (performance.now() - t0) / timed, c = process.cpuUsage(cpu0), cpu = (c.user + c.system) / 1000 / timed;
   const calls = (tr.stats.cropCalls - s0.cropCalls + tr.stats.sweepCalls - s0.sweepCalls + tr.stats.closeUpCalls - s0.closeUpCalls) / timed;
+  // The detector on the same frames (recall scored outside the timing).
+  const dets: Box[][] = [];
+  const dc0 = process.cpuUsage(), d0 = performance.now();
+  for (let k = WARM; k < WARM + timed; k++) dets.push(await detector.detect(frames[k]));
+  const dWall = (performance.now() - d0) / timed, dc = process.cpuUsage(dc0), dCpu = (dc.user + dc.system) / 1000 / timed;
+  const dHit = [0, 0];
+  dets.forEach((d, j) => recallOf(pasted(ids, WARM + j), d).forEach((v, i) => (dHit[i] += v)));
+  console.log(`${n} people: NanoDet detector ${dWall.toFixed(0)} ms/frame wall, ${dCpu.toFixed(0)} ms/frame CPU, ${(dets.flat().length / timed).toFixed(1)} boxes per frame, recall ${(dHit[0] / dHit[1]).toFixed(2)} (${dHit[0]}/${dHit[1]}); PeopleTracker recall ${(hit[0] / hit[1]).toFixed(2)} (${hit[0]}/${hit[1]})`);
   console.log(`${n} people: ${wall.toFixed(0)} ms/frame wall, ${cpu.toFixed(0)} ms/frame CPU; followed ${(followed / timed).toFixed(1)} per frame; model calls ${calls.toFixed(1)} per frame (crop ${((tr.stats.cropCalls - s0.cropCalls) / timed).toFixed(1)}, sweep ${((tr.stats.sweepCalls - s0.sweepCalls) / timed).toFixed(1)}, close-up ${((tr.stats.closeUpCalls - s0.closeUpCalls) / timed).toFixed(1)})`);
 }
 await estimator.release();
+await detector.release();

@@ -25,6 +25,7 @@ import {
   createPoseEstimator, DEFAULT_ONE_EURO, PEOPLE_PASS, PeopleTracker, readPoseTrack, selectSubject, splitTracksAtCuts, SubjectRefiner, subjectRuleText, writePoseTrack,
   type PeopleTracks, type PoseEstimator, type SubjectRule,
 } from '../pose/index.js';
+import { PersonDetector } from '../pose/index.js';
 import type { Box, PoseFrame, PoseTrack } from '../pose/types.js';
 import { ShotDetector, type Shot } from '../shots/index.js';
 import { ensureDir, writeJsonAtomic } from '../util/atomic.js';
@@ -49,7 +50,8 @@ export interface DecomposeOptions {
   /** Folder for the files (the run folder). */
   dir: string;
   /** `subject`: which tracked person is the subject (default 'auto': the largest, longest-visible). */
-  pose: { model: 'thunder' | 'lightning'; minScore: number; smoothing: boolean; subject?: SubjectRule } | null;
+  /** `people`: how every person is found (PeopleTracker's sweep): 'detector' (NanoDet, the default) or 'sweep' (pose-model sweeps). */
+  pose: { model: 'thunder' | 'lightning'; minScore: number; smoothing: boolean; subject?: SubjectRule; people?: 'detector' | 'sweep' } | null;
   /**
    * null: no masks (they need poses too). `temporal`: strength of the temporal
    * mask filter (src/person-mask TemporalMaskFilter; 0 or absent = per-frame masks).
@@ -97,6 +99,7 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
   const { info, dir } = opts;
   let estimator: PoseEstimator | undefined;
   let fast: PoseEstimator | undefined;
+  let detector: PersonDetector | undefined;
   let masker: PersonMasker | undefined;
   let writer: MaskFileWriter | undefined;
   try {
@@ -108,8 +111,9 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
     if (samples.size) await ensureDir(join(dir, 'samples'));
     const shots = new ShotDetector();
     const smoothing = opts.pose?.smoothing ? DEFAULT_ONE_EURO : null;
+    if (opts.pose && (opts.pose.people ?? 'detector') === 'detector') detector = await PersonDetector.create({ threads: opts.threads });
     const people = estimator
-      ? new PeopleTracker(estimator, { fps: info.fpsValue, smoothing, followEvery: PEOPLE_PASS.followEvery(info.fpsValue), sweepOnMiss: PEOPLE_PASS.sweepOnMiss, fastEstimator: fast })
+      ? new PeopleTracker(estimator, { fps: info.fpsValue, smoothing, followEvery: PEOPLE_PASS.followEvery(info.fpsValue), sweepOnMiss: PEOPLE_PASS.sweepOnMiss, fastEstimator: fast, detector })
       : null;
     const withMasks = !!(opts.pose && opts.masks);
     // Pass 2 (the subject re-read on every frame, masks) reports the second half of the progress.
@@ -134,6 +138,8 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
     let chosen: ReturnType<typeof selectSubject> | null = null;
     const rule = opts.pose?.subject ?? 'auto';
     await fast?.release();
+    await detector?.release();
+    detector = undefined;
     fast = undefined;
     if (estimator && people) {
       // The tracker never saw the cuts (the detector needs frames after one to call it): ids are split there afterwards.
@@ -228,6 +234,7 @@ export async function decomposeVideo(input: string, opts: DecomposeOptions): Pro
   } finally {
     await estimator?.release().catch(() => undefined);
     await fast?.release().catch(() => undefined);
+    await detector?.release().catch(() => undefined);
     await masker?.release().catch(() => undefined);
   }
 }

@@ -34,6 +34,8 @@ export const PipelineConfigSchema = z.strictObject({
     minScore: unit,
     /** Which tracked person is the subject: auto (largest, longest-visible) | largest | center | <x>,<y> (original pixels) | <track id>. */
     subject: z.string().refine(isSubjectRule, { message: 'must be auto, largest, center, <x>,<y> (pixels) or a track id' }),
+    /** How decompose finds every person: 'detector' (NanoDet boxes, one call) or 'sweep' (pose-model sweeps). */
+    people: z.enum(['detector', 'sweep']),
   }),
   masks: z.strictObject({
     enabled: z.boolean(),
@@ -121,7 +123,7 @@ export type PipelineOverrides = DeepPartial<PipelineConfig>;
 const BALANCED: PipelineConfig = {
   preset: 'balanced',
   stabilize: { enabled: true, smoother: 'l1', window: 30, maxCropZoom: 1.2 },
-  pose: { enabled: true, model: 'movenet-thunder', smoothing: true, minScore: 0.3, subject: 'auto' },
+  pose: { enabled: true, model: 'movenet-thunder', smoothing: true, minScore: 0.3, subject: 'auto', people: 'detector' },
   masks: { enabled: true, model: 'blazepose-full', feather: 4, temporal: 0.3 },
   background: { mode: 'original', plate: 'median', samples: 25, grow: 6 },
   segments: { count: 3, overlap: 5, minLength: 10 },

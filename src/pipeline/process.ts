@@ -404,7 +404,7 @@ export async function wholeVideoSteps(
         info,
         dir: run.dir,
         pose: cfg.pose.enabled
-          ? { model: cfg.pose.model === 'movenet-lightning' ? 'lightning' : 'thunder', minScore: cfg.pose.minScore, smoothing: cfg.pose.smoothing, subject: parseSubjectRule(cfg.pose.subject) }
+          ? { model: cfg.pose.model === 'movenet-lightning' ? 'lightning' : 'thunder', minScore: cfg.pose.minScore, smoothing: cfg.pose.smoothing, subject: parseSubjectRule(cfg.pose.subject), people: cfg.pose.people }
           : null,
         masks: wantMasks ? { model: cfg.masks.model === 'selfie' ? 'selfie' : 'full', temporal: cfg.masks.temporal } : null,
         plateSamples: samples,

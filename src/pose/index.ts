@@ -17,3 +17,5 @@ export {
   PEOPLE_PASS, PeopleTracker, SubjectRefiner, fillBetweenKeys, selectSubject, splitTracksAtCuts, parseSubjectRule, subjectRuleText, implausibleReason, poseAnchor, poseDistance, boxIoU, rationalOf, DEFAULT_PLAUSIBILITY,
 } from './people.js';
 export type { PeopleTrackerOptions, PeopleTrackerStats, PeopleFrame, PeopleTracks, PersonPose, PersonTrack, PlausibilityRule, SubjectRule } from './people.js';
+export { PersonDetector, DETECTOR_INPUT, decodePersons, detectorInput, nonMaxSuppression } from './detector.js';
+export type { PersonBox, DetectOptions } from './detector.js';

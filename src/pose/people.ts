@@ -115,6 +115,12 @@ export interface PeopleTrackerOptions {
    * close-up that confirms a new person still uses the main estimator. Default: the main estimator.
    */
   fastEstimator?: PoseEstimator;
+  /**
+   * A person detector (PersonDetector, NanoDet) for the sweep: one call on the whole frame instead of the
+   * letterbox + 6 tiles in two passes of the pose model; each new box is confirmed by one close-up of the
+   * pose model and must pass the plausibility rule, as a sweep answer. Default: none (the pose-model sweep).
+   */
+  detector?: { detect(frame: Frame): Promise<Box[]> };
 }
 
 interface Anchor {
@@ -364,6 +370,7 @@ export class PeopleTracker {
   }
 
   private async sweep(frame: Frame, index: number, known: PoseFrame[], near: { x: number; y: number }[] | null = null): Promise<PoseFrame[]> {
+    if (this.opts.detector) return this.detectorSweep(frame, index, known);
     const { width, height } = frame;
     let regions: SquareRegion[] = [letterboxRegion(width, height), ...searchTiles(width, height)];
     if (near) regions = searchTiles(width, height).filter((r) => near.some((q) => q.x >= r.x && q.x < r.x + r.size && q.y >= r.y && q.y < r.y + r.size));
@@ -403,6 +410,37 @@ export class PeopleTracker {
         found.push(best);
       }
       busy = seen;
+    }
+    return found;
+  }
+
+  /**
+   * The sweep with a person detector: its boxes not already followed, each read by the pose model on a
+   * square around the box (the PoseTracker's crop is about 2x the body; 1.5x the box's longer side gives the
+   * same margin to a box that already holds the whole body).
+   */
+  private async detectorSweep(frame: Frame, index: number, known: PoseFrame[]): Promise<PoseFrame[]> {
+    const { height } = frame;
+    this.stats.sweepCalls++;
+    const boxes = await this.opts.detector!.detect(frame);
+    const found: PoseFrame[] = [];
+    // The detector has already said "person": the keypoint rule only has to confirm a body is there. Its mean
+    // score 0.4 and 8 keypoints (set against MoveNet's "people" in windows) refused most people in groups
+    // (scores 0.3-0.4 with a neighbour in the crop): 0.25 and 6 here.
+    const rule = { ...this.rule, minScore: Math.min(this.rule.minScore, 0.25), minValid: Math.min(this.rule.minValid, 6) };
+    const isKnown = (b: Box | null, p?: PoseFrame) => [...known, ...found].some((q) => boxIoU(b, q.box) >= 0.3 || (p !== undefined && poseDistance(q, p) <= 0.5));
+    for (const b of boxes) {
+      if (b.height < Math.max(this.rule.minBoxPx, this.rule.minBoxFraction * height) || isKnown(b)) continue;
+      const size = 1.5 * Math.max(b.width, b.height);
+      const region = { x: b.x + b.width / 2 - size / 2, y: b.y + b.height / 2 - size / 2, size };
+      this.stats.closeUpCalls++;
+      const p = await this.estimator.estimate(frame, { region, index });
+      // The pose must be the detected person: its box inside the detection's (not a neighbour in the square).
+      if (!p.found || p.score < this.lostScore || implausibleReason(p, height, rule) !== null || boxIoU(p.box, b) < 0.3 || isKnown(p.box, p)) {
+        this.stats.rejected++;
+        continue;
+      }
+      found.push(p);
     }
     return found;
   }

@@ -16,6 +16,7 @@ import type { OneEuroParams } from './one-euro.js';
 import { drawPose, type OverlayStyle } from './overlay.js';
 import { PoseTracker, type PoseTrackerStats } from './track.js';
 import { ShotDetector } from '../shots/index.js';
+import { PersonDetector } from './detector.js';
 import { PEOPLE_PASS, PeopleTracker, selectSubject, splitTracksAtCuts, subjectRuleText, type PeopleTrackerStats, type PersonPose, type PeopleTracks, type SubjectRule } from './people.js';
 import type { PoseFrame, PoseTrack } from './types.js';
 
@@ -68,6 +69,8 @@ export interface TrackPosesOptions {
   threads?: number;
   /** Use this estimator (not released here) instead of creating one. */
   estimator?: PoseEstimator;
+  /** With `subject`: how every person is found, as decompose's `pose.people` (default 'detector': NanoDet). */
+  people?: 'detector' | 'sweep';
   /** Write a skeleton overlay video (mp4) here. */
   overlayPath?: string;
   overlayStyle?: OverlayStyle;
@@ -117,9 +120,10 @@ export async function trackPoses(path: string, opts: TrackPosesOptions = {}): Pr
     opts.subject !== undefined && !opts.estimator && (opts.model ?? 'thunder') !== PEOPLE_PASS.fastModel
       ? await createPoseEstimator({ model: PEOPLE_PASS.fastModel, minScore: opts.minScore, minValid: opts.minValid, provider: opts.provider, threads: opts.threads })
       : undefined;
+  const detector = opts.subject !== undefined && (opts.people ?? 'detector') === 'detector' ? await PersonDetector.create({ threads: opts.threads }) : undefined;
   const people =
     opts.subject !== undefined
-      ? new PeopleTracker(estimator, { fps: fpsValue, smoothing: opts.smoothing ?? null, startIndex: start, confirmFrames: image ? 1 : 2, followEvery: PEOPLE_PASS.followEvery(fpsValue), sweepOnMiss: PEOPLE_PASS.sweepOnMiss, fastEstimator: fast })
+      ? new PeopleTracker(estimator, { fps: fpsValue, smoothing: opts.smoothing ?? null, startIndex: start, confirmFrames: image ? 1 : 2, followEvery: PEOPLE_PASS.followEvery(fpsValue), sweepOnMiss: PEOPLE_PASS.sweepOnMiss, fastEstimator: fast, detector })
       : null;
   // Frames between the people pass's key frames draw the last key frame's people.
   let drawn: PersonPose[] = [];
@@ -157,6 +161,7 @@ export async function trackPoses(path: string, opts: TrackPosesOptions = {}): Pr
   } finally {
     if (!opts.estimator) await estimator.release();
     await fast?.release();
+    await detector?.release();
   }
   const track: PoseTrack = {
     schema: 'reshoot.poses/1',
