@@ -117,6 +117,9 @@ const HELD_METHODS: TimedMethod[] = [
   { name: 'reshoot l1 minCoverage=0.97', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', border: 'zoom', minCoverage: 0.97, keepAudio: false, overwrite: true })) },
   // the default before issue 14: one still-or-moving choice per channel for the whole clip
   { name: 'reshoot l1 path=auto', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', l1Path: 'auto', border: 'zoom', keepAudio: false, overwrite: true })) },
+  // issue 14 item 3: per-pair homography where it fits clearly better (auto) / wherever it is usable (homography)
+  { name: 'reshoot l1 motionModel=auto', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', motion: { motionModel: 'auto' }, border: 'zoom', keepAudio: false, overwrite: true })) },
+  { name: 'reshoot l1 motionModel=homography', run: async (i, o) => void (await stabilizeVideo(i, o, { smoother: 'l1', motion: { motionModel: 'homography' }, border: 'zoom', keepAudio: false, overwrite: true })) },
 ];
 
 async function runHeldCase(name: string, work: string, rows: Record<string, string | number>[]): Promise<void> {

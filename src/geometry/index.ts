@@ -126,3 +126,4 @@ export function wrapAngle(a: number): number {
   if (r <= -Math.PI) r += 2 * Math.PI;
   return r;
 }
+export * from './homography.js';

@@ -14,12 +14,19 @@
  *   canvas back with the exact inverse, so the re-shaken frame only ever reads
  *   canvas pixels that came from the source frame (edgeCopyFraction 0 unless
  *   the canvas was clipped).
+ *
+ * Frames with a homography correction (motionModel 'homography' / 'auto':
+ * `frames[t].homography`, 3x3) are warped exactly with it by every call here
+ * (warpAtExact, stabilizeFrame, reshakeFrameAt, mapPoint, edgeCopyFraction,
+ * canvasGeometry); `warpAt`, whose callers expect a 2x3 matrix, refuses them
+ * with a clear error instead of returning the similarity part.
  */
 import { loadOpenCV } from '../cv/opencv.js';
 import type { Frame, GrayFrame } from '../video/types.js';
 import { ReshootError } from '../util/errors.js';
-import { applyPoint, compose, frameCentre, invert, scaleAbout, translation, type Mat2x3 } from '../geometry/index.js';
-import { rectCoverage, warpFrameSync, type FillMode } from './correction.js';
+import { compose, frameCentre, scaleAbout, translation, type Mat2x3 } from '../geometry/index.js';
+import { applyAny, invertAny, rectCoverage, warpFrameSync, type FillMode } from './correction.js';
+import { compose3, toMat3, type Mat3x3 } from '../geometry/homography.js';
 import type { TransformsData } from './transforms-file.js';
 
 export type StabilizedGeometry =
@@ -55,7 +62,7 @@ export function canvasGeometry(t: TransformsData, opts: { maxMargin?: number } =
   let x0 = 0, y0 = 0, x1 = W - 1, y1 = H - 1;
   for (const f of t.frames) {
     for (const [x, y] of [[0, 0], [W - 1, 0], [0, H - 1], [W - 1, H - 1]]) {
-      const [u, v] = applyPoint(f.correction, x, y);
+      const [u, v] = applyAny(f.homography ?? f.correction, x, y);
       x0 = Math.min(x0, u); x1 = Math.max(x1, u); y0 = Math.min(y0, v); y1 = Math.max(y1, v);
     }
   }
@@ -78,19 +85,40 @@ function checkGeometry(g: StabilizedGeometry): void {
   }
 }
 
-/** Where frame t goes: source px -> stabilized px, and the stabilized frame's size. */
+/**
+ * Where frame t goes: source px -> stabilized px (2x3), and the stabilized
+ * frame's size. Throws for a frame with a homography correction (use warpAtExact).
+ */
 export function warpAt(t: TransformsData, frame: number, g: StabilizedGeometry = CROP): { matrix: Mat2x3; width: number; height: number } {
   checkGeometry(g);
-  const c = frameAt(t, frame).correction;
+  const f = frameAt(t, frame);
+  if (f.homography) {
+    throw new ReshootError(`frame ${frame} of the transforms has a homography correction (motionModel '${String((t.params.motion as { motionModel?: string } | undefined)?.motionModel ?? 'homography')}'); this step handles 2x3 warps only: stabilize with motionModel 'similarity'`);
+  }
+  const c = f.correction;
   const { width: W, height: H } = t.source;
   if (g.mode === 'canvas') return { matrix: compose(translation(g.offsetX, g.offsetY), c), width: g.width, height: g.height };
   const [cx, cy] = frameCentre(W, H);
   return { matrix: compose(scaleAbout(zoomOf(t, frame), cx, cy), c), width: W, height: H };
 }
 
-/** A source point of frame t in stabilized px. */
+/**
+ * Where frame t goes, exactly: a 2x3 matrix, or a 3x3 homography on frames
+ * with a homography correction (G_t = Z(z_t) ∘ C'_t, or T(offset) ∘ C'_t).
+ */
+export function warpAtExact(t: TransformsData, frame: number, g: StabilizedGeometry = CROP): { matrix: Mat2x3 | Mat3x3; width: number; height: number } {
+  checkGeometry(g);
+  const h = frameAt(t, frame).homography;
+  if (!h) return warpAt(t, frame, g);
+  const { width: W, height: H } = t.source;
+  if (g.mode === 'canvas') return { matrix: compose3(toMat3(translation(g.offsetX, g.offsetY)), h), width: g.width, height: g.height };
+  const [cx, cy] = frameCentre(W, H);
+  return { matrix: compose3(toMat3(scaleAbout(zoomOf(t, frame), cx, cy)), h), width: W, height: H };
+}
+
+/** A source point of frame t in stabilized px (exact for homography corrections too). */
 export function mapPoint(t: TransformsData, frame: number, g: StabilizedGeometry, x: number, y: number): [number, number] {
-  return applyPoint(warpAt(t, frame, g).matrix, x, y);
+  return applyAny(warpAtExact(t, frame, g).matrix, x, y);
 }
 
 function checkSize(f: Frame | GrayFrame, w: number, h: number, what: string): void {
@@ -106,7 +134,7 @@ function fillOf(t: TransformsData, g: StabilizedGeometry): FillMode {
 
 /** Frame t (RGB or gray, source size) -> its stabilized frame (bilinear). */
 export async function stabilizeFrame<F extends Frame | GrayFrame>(f: F, t: TransformsData, frame: number, g: StabilizedGeometry = CROP): Promise<F> {
-  const { matrix, width, height } = warpAt(t, frame, g);
+  const { matrix, width, height } = warpAtExact(t, frame, g);
   checkSize(f, t.source.width, t.source.height, `frame ${frame}`);
   return warpFrameSync(await loadOpenCV(), f as Frame, matrix, fillOf(t, g), { width, height }) as F;
 }
@@ -117,9 +145,9 @@ export async function stabilizeFrame<F extends Frame | GrayFrame>(f: F, t: Trans
  * outside the stabilized frame repeats its border).
  */
 export async function reshakeFrameAt<F extends Frame | GrayFrame>(f: F, t: TransformsData, frame: number, g: StabilizedGeometry = CROP): Promise<F> {
-  const { matrix, width, height } = warpAt(t, frame, g);
+  const { matrix, width, height } = warpAtExact(t, frame, g);
   checkSize(f, width, height, `stabilized frame ${frame}`);
-  return warpFrameSync(await loadOpenCV(), f as Frame, invert(matrix), 'replicate', { width: t.source.width, height: t.source.height }) as F;
+  return warpFrameSync(await loadOpenCV(), f as Frame, invertAny(matrix), 'replicate', { width: t.source.width, height: t.source.height }) as F;
 }
 
 export interface FrameStreamOptions {
@@ -154,6 +182,6 @@ export async function* reshakeFrames<F extends Frame | GrayFrame>(s: AsyncIterab
  * canvas was clipped; in crop mode the cropped-away border comes back as edge copies.
  */
 export function edgeCopyFraction(t: TransformsData, frame: number, g: StabilizedGeometry): number {
-  const { matrix, width, height } = warpAt(t, frame, g);
-  return Math.max(0, 1 - rectCoverage(invert(matrix), width, height, t.source.width, t.source.height));
+  const { matrix, width, height } = warpAtExact(t, frame, g);
+  return Math.max(0, 1 - rectCoverage(invertAny(matrix), width, height, t.source.width, t.source.height));
 }

@@ -20,6 +20,7 @@ import type { Frame } from '../video/types.js';
 import { ReshootError } from '../util/errors.js';
 import { gaussianKernel, pathMatrices } from './smooth.js';
 import { applyPoint, compose, frameCentre, invert, scaleAbout, type Mat2x3, type PathParams } from './similarity.js';
+import { applyPoint3, compose3, invert3, toMat3, type Mat3x3 } from '../geometry/homography.js';
 
 export type BorderPolicy = 'zoom' | 'adaptive' | 'fill';
 /** How uncovered pixels are filled: black, or the nearest edge pixel repeated. */
@@ -43,6 +44,12 @@ export interface PlanOptions {
    * the edge pixels), e.g. 0.97 trades a sliver of repeated edge for less crop.
    */
   minCoverage?: number;
+  /**
+   * Per frame, a 3x3 correction that replaces C_t (homography corrections,
+   * plan.ts homographyCorrections), undefined where C_t stays the similarity one.
+   * The zoom and the coverage are then computed with it.
+   */
+  homographies?: (Mat3x3 | undefined)[];
 }
 
 export interface CorrectionPlan {
@@ -55,11 +62,57 @@ export interface CorrectionPlan {
   minimalZoom: number[];
   /** True when maxZoom capped the zoom, so some output pixels lie outside the source. */
   limited: boolean;
+  /** Per frame, the 3x3 correction used instead of corrections[t] (homography frames), when any. */
+  homographies?: (Mat3x3 | undefined)[];
 }
 
 export function outputTransform(correction: Mat2x3, zoom: number, width: number, height: number): Mat2x3 {
   const [cx, cy] = frameCentre(width, height);
   return compose(scaleAbout(zoom, cx, cy), correction);
+}
+
+/** Z(zoom) ∘ correction for a 2x3 or a 3x3 correction (a 3x3 result for a 3x3 one). */
+export function outputTransformAny(correction: Mat2x3 | Mat3x3, zoom: number, width: number, height: number): Mat2x3 | Mat3x3 {
+  if (correction.length !== 9) return outputTransform(correction, zoom, width, height);
+  const [cx, cy] = frameCentre(width, height);
+  return compose3(toMat3(scaleAbout(zoom, cx, cy)), correction);
+}
+
+/** Where (x, y) goes under a 2x3 affine or a 3x3 homography. */
+export function applyAny(m: Mat2x3 | Mat3x3, x: number, y: number): [number, number] {
+  return m.length === 9 ? applyPoint3(m, x, y) : applyPoint(m, x, y);
+}
+
+/** Inverse of a 2x3 affine or a 3x3 homography. */
+export function invertAny(m: Mat2x3 | Mat3x3): Mat2x3 | Mat3x3 {
+  return m.length === 9 ? invert3(m) : invert(m);
+}
+
+/**
+ * minimalZoom for a 3x3 correction: the least z >= 1 whose output window's
+ * preimage (the four corners mapped back; a homography keeps lines straight
+ * and the preimage of a convex window convex) lies inside the source
+ * rectangle, by bisection (zooming in about the centre shrinks the preimage
+ * onto an inner point, so the test is monotone in z). Infinity when even
+ * zoom 1000 does not fit.
+ */
+export function minimalZoomH(correction: Mat3x3, width: number, height: number): number {
+  const inv = invert3(correction);
+  const [cx, cy] = frameCentre(width, height);
+  const eps = 1e-9;
+  const fits = (z: number) => [[0, 0], [width - 1, 0], [0, height - 1], [width - 1, height - 1]].every(([qx, qy]) => {
+    const [x, y] = applyPoint3(inv, cx + (qx - cx) / z, cy + (qy - cy) / z);
+    return x >= -eps && y >= -eps && x <= width - 1 + eps && y <= height - 1 + eps;
+  });
+  if (fits(1)) return 1;
+  let lo = 1, hi = 1000;
+  if (!fits(hi)) return Infinity;
+  for (let i = 0; i < 60 && hi - lo > 1e-9; i++) {
+    const mid = (lo + hi) / 2;
+    if (fits(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
 }
 
 /** Zoom of frame t in a plan. */
@@ -116,20 +169,25 @@ export function planCorrections(raw: PathParams[], smoothed: PathParams[], opts:
   const P = pathMatrices(raw, width, height);
   const S = pathMatrices(smoothed, width, height);
   const corrections = P.map((p, t) => compose(S[t], invert(p)));
-  const minimal = corrections.map((c) => minimalZoom(c, width, height));
+  const hs = opts.homographies;
+  if (hs && hs.length !== corrections.length) throw new ReshootError(`${hs.length} homography corrections for ${corrections.length} frames`);
+  // the correction each frame is warped with: its 3x3 one where there is one
+  const exact: (Mat2x3 | Mat3x3)[] = corrections.map((c, t) => hs?.[t] ?? c);
+  const minimal = exact.map((c) => (c.length === 9 ? minimalZoomH(c, width, height) : minimalZoom(c, width, height)));
+  const extra = hs ? { homographies: hs } : {};
   const n = corrections.length;
-  if (border === 'fill') return { corrections, border, zoom: 1, minimalZoom: minimal, limited: minimal.some((z) => z > 1 + 1e-9) };
+  if (border === 'fill') return { corrections, border, zoom: 1, minimalZoom: minimal, limited: minimal.some((z) => z > 1 + 1e-9), ...extra };
   if (border === 'zoom') {
     if (opts.zoom !== undefined) {
       if (!(opts.zoom > 0 && Number.isFinite(opts.zoom))) throw new ReshootError(`zoom must be a positive number, got ${opts.zoom}`);
-      return { corrections, border, zoom: opts.zoom, minimalZoom: minimal, limited: minimal.some((z) => z > opts.zoom! + 1e-9) };
+      return { corrections, border, zoom: opts.zoom, minimalZoom: minimal, limited: minimal.some((z) => z > opts.zoom! + 1e-9), ...extra };
     }
     const need = n ? Math.max(...minimal) : 1;
     const minCoverage = opts.minCoverage ?? 1;
     if (!(minCoverage > 0 && minCoverage <= 1)) throw new ReshootError(`minCoverage must be in (0, 1], got ${minCoverage}`);
     let z = Math.min(need, maxZoom);
-    if (minCoverage < 1 && z > 1) z = smallestZoomCovering(corrections, minCoverage, z, width, height);
-    return { corrections, border, zoom: z, minimalZoom: minimal, limited: need > maxZoom };
+    if (minCoverage < 1 && z > 1) z = smallestZoomCovering(exact, minCoverage, z, width, height);
+    return { corrections, border, zoom: z, minimalZoom: minimal, limited: need > maxZoom, ...extra };
   }
   const sigma = opts.adaptiveSigma ?? 15;
   const capped = minimal.map((z) => Math.min(z, maxZoom));
@@ -147,7 +205,7 @@ export function planCorrections(raw: PathParams[], smoothed: PathParams[], opts:
     for (let k = -kr; k <= kr; k++) s += kern[k + kr] * maxed[clampIdx(t + k)];
     return Math.max(s, capped[t]); // guards rounding
   });
-  return { corrections, border, zoom, minimalZoom: minimal, limited: minimal.some((z) => z > maxZoom) };
+  return { corrections, border, zoom, minimalZoom: minimal, limited: minimal.some((z) => z > maxZoom), ...extra };
 }
 
 /**
@@ -156,8 +214,8 @@ export function planCorrections(raw: PathParams[], smoothed: PathParams[], opts:
  * preimage towards an interior point of the convex source rectangle, so
  * coverage never decreases with the zoom). hi itself is taken to qualify.
  */
-function smallestZoomCovering(corrections: Mat2x3[], minCoverage: number, hi: number, width: number, height: number): number {
-  const ok = (z: number) => corrections.every((c) => coverage(outputTransform(c, z, width, height), width, height) >= minCoverage);
+function smallestZoomCovering(corrections: (Mat2x3 | Mat3x3)[], minCoverage: number, hi: number, width: number, height: number): number {
+  const ok = (z: number) => corrections.every((c) => coverage(outputTransformAny(c, z, width, height), width, height) >= minCoverage);
   if (ok(1)) return 1;
   let lo = 1;
   for (let i = 0; i < 40 && hi - lo > 1e-6; i++) {
@@ -185,11 +243,12 @@ function clipHalfPlane(poly: Pt[], inside: (p: Pt) => boolean, cut: (a: Pt, b: P
 
 /**
  * area(window [0,winW-1]x[0,winH-1] ∩ m([0,srcW-1]x[0,srcH-1])) / area(window)
- * (Sutherland-Hodgman; m of a rectangle is a convex quadrilateral).
+ * (Sutherland-Hodgman; m of a rectangle is a convex quadrilateral: also
+ * for a 3x3 homography that keeps the rectangle in front of the camera).
  */
-export function rectCoverage(m: Mat2x3, srcW: number, srcH: number, winW: number, winH: number): number {
+export function rectCoverage(m: Mat2x3 | Mat3x3, srcW: number, srcH: number, winW: number, winH: number): number {
   const X = winW - 1, Y = winH - 1;
-  let poly: Pt[] = ([[0, 0], [srcW - 1, 0], [srcW - 1, srcH - 1], [0, srcH - 1]] as Pt[]).map(([x, y]) => applyPoint(m, x, y));
+  let poly: Pt[] = ([[0, 0], [srcW - 1, 0], [srcW - 1, srcH - 1], [0, srcH - 1]] as Pt[]).map(([x, y]) => applyAny(m, x, y));
   const cutX = (x0: number) => (a: Pt, b: Pt): Pt => [x0, a[1] + ((x0 - a[0]) / (b[0] - a[0])) * (b[1] - a[1])];
   const cutY = (y0: number) => (a: Pt, b: Pt): Pt => [a[0] + ((y0 - a[1]) / (b[1] - a[1])) * (b[0] - a[0]), y0];
   poly = clipHalfPlane(poly, (p) => p[0] >= 0, cutX(0));
@@ -210,25 +269,30 @@ export function rectCoverage(m: Mat2x3, srcW: number, srcH: number, winW: number
  * the output transform F, source -> output) lies inside the source frame:
  * area(window ∩ F(source rect)) / area(window), by exact polygon clipping.
  */
-export function coverage(outputTransformMatrix: Mat2x3, width: number, height: number): number {
+export function coverage(outputTransformMatrix: Mat2x3 | Mat3x3, width: number, height: number): number {
   return rectCoverage(outputTransformMatrix, width, height, width, height);
 }
 
 // ---------------------------------------------------------------- warping
 
-/** Warps an RGB or gray frame so that out(M(p)) = frame(p) (bilinear); the output has `size` (default the frame's). */
-export function warpFrameSync<F extends Frame>(cv: CV, frame: F, m: Mat2x3, fill: FillMode = 'black', size?: { width: number; height: number }): F {
+/**
+ * Warps an RGB or gray frame so that out(M(p)) = frame(p) (bilinear); the output has `size` (default the frame's).
+ * M is a 2x3 affine (cv.warpAffine) or a 3x3 homography (cv.warpPerspective).
+ */
+export function warpFrameSync<F extends Frame>(cv: CV, frame: F, m: Mat2x3 | Mat3x3, fill: FillMode = 'black', size?: { width: number; height: number }): F {
   const channels = frame.data.length / (frame.width * frame.height);
   if (channels !== 3 && channels !== 1) {
     throw new ReshootError(`frame data has ${frame.data.length} bytes, expected ${frame.width}x${frame.height}x3`);
   }
   const src = cv.matFromArray(frame.height, frame.width, channels === 3 ? cv.CV_8UC3 : cv.CV_8UC1, frame.data as unknown as number[]);
   const dst = new cv.Mat();
-  const M = cv.matFromArray(2, 3, cv.CV_64FC1, m);
+  const perspective = m.length === 9;
+  const M = cv.matFromArray(perspective ? 3 : 2, 3, cv.CV_64FC1, m);
   try {
     const W = size?.width ?? frame.width, H = size?.height ?? frame.height;
-    cv.warpAffine(src, dst, M, new cv.Size(W, H), cv.INTER_LINEAR,
-      fill === 'replicate' ? cv.BORDER_REPLICATE : cv.BORDER_CONSTANT, new cv.Scalar(0, 0, 0, 0));
+    const border = fill === 'replicate' ? cv.BORDER_REPLICATE : cv.BORDER_CONSTANT;
+    if (perspective) cv.warpPerspective(src, dst, M, new cv.Size(W, H), cv.INTER_LINEAR, border, new cv.Scalar(0, 0, 0, 0));
+    else cv.warpAffine(src, dst, M, new cv.Size(W, H), cv.INTER_LINEAR, border, new cv.Scalar(0, 0, 0, 0));
     return { width: W, height: H, data: new Uint8Array(dst.data as Uint8Array) } as F;
   } finally {
     src.delete();

@@ -11,11 +11,14 @@ export {
   analyzeMotion,
   MotionAnalyzer,
   ransacSimilarity,
+  homographyChoice,
+  HOMOGRAPHY_RULE,
   fitSimilarityLS,
   resolveMotionOptions,
   toGray,
   toGraySync,
   type MotionModel,
+  type CorrectionModel,
   type MotionFallback,
   type MotionOptions,
   type MotionEstimate,
@@ -27,7 +30,7 @@ export * from './correction.js';
 export * from './transforms-file.js';
 export * from './reshake.js';
 export * from './apply.js';
-export { planStabilization, type StabilizationPlan, type PlanStabilizationOptions } from './plan.js';
-export { makeShakyClip, type ShakyClip, type ShakyClipOptions } from './synthetic.js';
+export { planStabilization, homographyCorrections, type StabilizationPlan, type PlanStabilizationOptions } from './plan.js';
+export { makeShakyClip, makePlanarClip, type ShakyClip, type ShakyClipOptions, type PlanarClip, type PlanarClipOptions } from './synthetic.js';
 export { analyzeVideo, stabilizeVideo, reshakeVideo, shrinkMask, type StabilizeVideoOptions, type StabilizeVideoResult } from './video.js';
 export type { Shot, ShotOptions } from '../shots/index.js';

@@ -15,9 +15,20 @@ import type { Frame, GrayFrame, ProgressFn } from '../video/types.js';
 import { ReshootError } from '../util/errors.js';
 import { mulberry32 } from '../util/rng.js';
 import { compose, identity, invert, type Mat2x3 } from './similarity.js';
+import { applyPoint3, compose3, depthAt, invert3, normalize3, toMat3, type Mat3x3 } from '../geometry/homography.js';
 import { detectCorners, lkTrack, TRACKER_DEFAULTS, type TrackerOptions } from '../flow/tracks.js';
 
 export type MotionModel = 'similarity' | 'affine';
+/**
+ * The model of the per-frame correction (issue 14): 'similarity' (default:
+ * the path and the warp are similarities); 'homography': each pair also gets
+ * a homography fitted on the same tracks, used whenever it is usable (enough
+ * inliers spread over the frame, well-conditioned, no extreme perspective;
+ * `homographyChoice`); 'auto': used only when it also fits clearly better than
+ * a similarity. The path is still smoothed as a similarity; the homography's
+ * extra part adds a per-frame correction (plan.ts).
+ */
+export type CorrectionModel = 'similarity' | 'homography' | 'auto';
 /**
  * Why a pair's motion is identity: too few tracks / inliers / an implausible
  * fit; 'too-few-background-points' when the exclusion mask left too few
@@ -84,6 +95,10 @@ export interface MotionOptions extends TrackerOptions {
   anchored?: boolean;
   /** anchored: a track's RANSAC vote is 1 + min(pairs it has agreed with the anchor fit, ageWeight) (default 10; 0: one vote each). */
   ageWeight?: number;
+  /** Per-frame correction model (default 'similarity'; see CorrectionModel). */
+  motionModel?: CorrectionModel;
+  /** Homography RANSAC reprojection threshold, px at estimation scale (default 0.5). */
+  homographyThreshold?: number;
   /** RANSAC seed (default 1): results are reproducible. */
   seed?: number;
   /** Keep the point tracks in the result (for plots). */
@@ -104,6 +119,13 @@ export interface MotionEstimate {
   rmsError: number;
   /** Set when no trustworthy motion could be estimated: matrix is then identity (never invented). */
   fallback?: MotionFallback;
+  /**
+   * motionModel 'homography' | 'auto': the pair's homography (prev px -> next
+   * px, full size, h8 = 1) when the rule picked it; absent: the pair uses the similarity.
+   */
+  homography?: Mat3x3;
+  /** motionModel 'homography' | 'auto': 'homography', or 'similarity: <why the homography was not used>'. */
+  modelChoice?: string;
   /** Only with keepTracks: surviving tracks (full-size px), flattened x,y pairs, and the inlier flags. */
   tracks?: { from: Float32Array; to: Float32Array; inlier: Uint8Array };
 }
@@ -123,6 +145,8 @@ const DEFAULTS = {
   backgroundMargin: 12,
   anchored: true,
   ageWeight: 10,
+  motionModel: 'similarity' as CorrectionModel,
+  homographyThreshold: 0.5,
   seed: 1,
   keepTracks: false,
 };
@@ -145,10 +169,13 @@ export function resolveMotionOptions(opts: MotionOptions = {}): ResolvedOptions 
   if (!(o.redetectFraction >= 0 && o.redetectFraction <= 1)) {
     throw new ReshootError(`redetectFraction must be in [0, 1], got ${String(o.redetectFraction)}`);
   }
+  if (!['similarity', 'homography', 'auto'].includes(o.motionModel)) {
+    throw new ReshootError(`motionModel must be 'similarity', 'homography' or 'auto', got '${String(o.motionModel)}'`);
+  }
   if (!(typeof o.ageWeight === 'number' && o.ageWeight >= 0 && Number.isFinite(o.ageWeight))) {
     throw new ReshootError(`ageWeight must be a number >= 0, got ${String(o.ageWeight)}`);
   }
-  for (const k of ['maxCorners', 'quality', 'minDistance', 'winSize', 'fbThreshold', 'ransacThreshold', 'ransacIterations', 'minInliers', 'analysisSize'] as const) {
+  for (const k of ['maxCorners', 'quality', 'minDistance', 'winSize', 'fbThreshold', 'ransacThreshold', 'ransacIterations', 'minInliers', 'analysisSize', 'homographyThreshold'] as const) {
     if (!(typeof o[k] === 'number' && o[k] > 0 && Number.isFinite(o[k]))) {
       throw new ReshootError(`motion option ${k} must be a positive number, got ${String(o[k])}`);
     }
@@ -439,6 +466,9 @@ export interface TrackCarry {
   /** anchored: anchor px -> prev px (start) / -> next px (carry), estimation scale. */
   startFit?: Mat2x3;
   carryFit?: Mat2x3;
+  /** anchored, motionModel 'homography' / 'auto': the homography anchor px -> prev px (start) / -> next px (carry). */
+  startFitH?: Mat3x3;
+  carryFitH?: Mat3x3;
   /** Set by the call: true when corners were detected (not carried). */
   detected?: boolean;
 }
@@ -452,6 +482,7 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     track.carry = undefined;
     track.carryAnchor = undefined;
     track.carryFit = undefined;
+    track.carryFitH = undefined;
     track.carryAge = undefined;
     track.detected = false;
   }
@@ -606,6 +637,35 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
     }
     // rms in full-size px (mean of the two axis factors; they differ only by rounding)
     const out: MotionEstimate = { matrix, model: o.model, corners: nCorners, tracked, inliers, rmsError: rms * 0.5 * (Si[0] + Si[4]) };
+    if (o.motionModel !== 'similarity') {
+      // Anchored like the similarity: on carried tracks whose anchor the previous pair's homography
+      // also saw, fit anchor -> next and divide out anchor -> prev (per-pair fits accumulate their
+      // noise into the path); otherwise (fresh corners, or fresh ones mixed in) prev -> next.
+      const anchoredH = carried && anchorIn && track?.startFitH;
+      const choice = homographyChoice(cv, anchoredH ? src : from, to, w, h, o);
+      let pairH: Mat3x3 | undefined;
+      if (choice.fitted) {
+        try {
+          pairH = anchoredH ? compose3(choice.fitted, invert3(track!.startFitH!)) : choice.fitted;
+        } catch {
+          pairH = undefined;
+        }
+        // the next pair's anchor fit: anchor -> next (the anchor is prev itself when the corners are fresh here)
+        if (track && o.anchored && (anchoredH || (!anchorIn && !keepOld))) track.carryFitH = choice.fitted;
+      }
+      out.modelChoice = choice.matrix && pairH ? choice.reason : choice.matrix ? 'similarity: ill-conditioned' : choice.reason;
+      if (choice.matrix && pairH) {
+        out.homography = w === prev.width && h === prev.height ? pairH : compose3(toMat3(Si), compose3(pairH, toMat3(S)));
+        // Carry the homography's inliers: under perspective wobble few tracks agree with a similarity
+        // within its threshold, and carrying only those would re-detect corners on every pair.
+        if (track && choice.inlierIdx && fit) {
+          const k = choice.inlierIdx;
+          track.carry = Float32Array.from(k.flatMap((i) => [to[2 * i], to[2 * i + 1]]));
+          track.carryAnchor = Float32Array.from(k.flatMap((i) => [src[2 * i], src[2 * i + 1]]));
+          track.carryAge = Float32Array.from(k.map((i) => age[i] + 1));
+        }
+      }
+    }
     if (o.keepTracks) {
       const mapPts = (p: number[]) => {
         const r = new Float32Array(p.length);
@@ -621,6 +681,104 @@ export function estimatePrepared(cv: CV, prev: PreparedFrame, next: PreparedFram
   } finally {
     corners?.delete();
   }
+}
+
+/** Limits of the per-pair homography rule (homographyChoice); px at estimation scale. */
+export const HOMOGRAPHY_RULE = Object.freeze({
+  /** At least this many homography inliers (and at least minInliers). */
+  minInliers: 20,
+  /** In each quadrant of the frame at least this many inliers: the fit is constrained over the whole frame. */
+  minPerQuadrant: 3,
+  /** Every frame corner's depth w (h8 = 1) within [1 / maxDepthRatio, maxDepthRatio]: no extreme perspective. */
+  maxDepthRatio: 1.25,
+  /** The homography's non-similarity part moves no frame corner further than this share of the frame diagonal. */
+  maxCornerShift: 0.02,
+  /** Singular values of the homography's linear part within [1 / maxScale, maxScale] (as the similarity's plausibility). */
+  maxScale: 1.5,
+  /** 'auto': RMS error of the homography on its inliers at most this share of the similarity's on the same points... */
+  maxErrorRatio: 0.7,
+  /** ...and lower by at least this many px (a gain within tracking noise is no gain). */
+  minErrorGain: 0.03,
+});
+
+/**
+ * The per-pair model rule of motionModel 'homography' and 'auto'. A
+ * homography is fitted on the pair's tracks (prev px -> next px, estimation
+ * scale; cv.findHomography, RANSAC with homographyThreshold) and used only
+ * when, in this order:
+ *  1. it has at least max(minInliers, 20) inliers,
+ *  2. its inliers are spread over the frame (>= 3 in each quadrant),
+ *  3. it is well-conditioned: depth w at every frame corner within [0.8, 1.25]
+ *     and the singular values of its linear part within [0.67, 1.5],
+ *  4. its perspective is not extreme: its part beyond the least-squares
+ *     similarity of the same inliers moves no frame corner further than 2 %
+ *     of the frame diagonal,
+ *  5. ('auto' only) it fits clearly better: its RMS error on its inliers is at
+ *     most 0.7 x that similarity's, and lower by at least 0.03 px.
+ * Otherwise the pair falls back to the similarity; `reason` says which test failed.
+ */
+export function homographyChoice(
+  cv: CV, from: ArrayLike<number>, to: ArrayLike<number>, w: number, h: number,
+  o: Pick<ResolvedOptions, 'motionModel' | 'homographyThreshold' | 'minInliers'>,
+): { matrix?: Mat3x3; fitted?: Mat3x3; inlierIdx?: number[]; reason: string; inliers: number; rmsHomography: number; rmsSimilarity: number } {
+  const n = from.length / 2;
+  const rule = HOMOGRAPHY_RULE;
+  const need = Math.max(o.minInliers, rule.minInliers);
+  let fitted: Mat3x3 | undefined;
+  const no = (reason: string, inliers = 0, rmsHomography = NaN, rmsSimilarity = NaN) => ({ fitted, reason: `similarity: ${reason}`, inliers, rmsHomography, rmsSimilarity });
+  if (n < need) return no('too few tracks');
+  const a = cv.matFromArray(n, 1, cv.CV_32FC2, Array.from(from));
+  const b = cv.matFromArray(n, 1, cv.CV_32FC2, Array.from(to));
+  const mask = new cv.Mat();
+  let H: Mat3x3;
+  let m: Mat | undefined;
+  try {
+    m = cv.findHomography(a, b, cv.RANSAC, o.homographyThreshold, mask, 2000, 0.995) as Mat;
+    if (!m || m.rows !== 3 || m.cols !== 3) return no('no homography found');
+    H = normalize3(Array.from(m.data64F as Float64Array));
+    fitted = H;
+  } catch {
+    return no('no homography found');
+  } finally {
+    a.delete(); b.delete(); mask.delete(); m?.delete();
+  }
+  const thr2 = o.homographyThreshold ** 2;
+  const idx: number[] = [];
+  const quadrant = [0, 0, 0, 0];
+  let ssH = 0;
+  for (let i = 0; i < n; i++) {
+    const [u, v] = applyPoint3(H, from[2 * i], from[2 * i + 1]);
+    const r2 = (u - to[2 * i]) ** 2 + (v - to[2 * i + 1]) ** 2;
+    if (!(r2 < thr2)) continue;
+    idx.push(i);
+    ssH += r2;
+    quadrant[(from[2 * i] < (w - 1) / 2 ? 0 : 1) + (from[2 * i + 1] < (h - 1) / 2 ? 0 : 2)]++;
+  }
+  if (idx.length < need) return no('too few inliers', idx.length);
+  if (quadrant.some((q) => q < rule.minPerQuadrant)) return no('inliers not spread over the frame', idx.length);
+  const corners = [[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]];
+  const depthOk = corners.every(([x, y]) => {
+    const d = depthAt(H, x, y);
+    return d > 1 / rule.maxDepthRatio && d < rule.maxDepthRatio;
+  });
+  // singular values of the 2x2 linear part
+  const [p, q, r, s] = [H[0], H[1], H[3], H[4]];
+  const e = (p + s) / 2, f = (p - s) / 2, g = (r + q) / 2, k = (r - q) / 2;
+  const sv1 = Math.hypot(e, k) + Math.hypot(f, g), sv2 = Math.abs(Math.hypot(e, k) - Math.hypot(f, g));
+  if (!depthOk || !(sv1 < rule.maxScale && sv2 > 1 / rule.maxScale)) return no('ill-conditioned', idx.length);
+  const S = fitSimilarityLS(from, to, idx);
+  if (!S) return no('ill-conditioned', idx.length);
+  let ssS = 0;
+  for (const i of idx) ssS += (S[0] * from[2 * i] + S[1] * from[2 * i + 1] + S[2] - to[2 * i]) ** 2 + (S[3] * from[2 * i] + S[4] * from[2 * i + 1] + S[5] - to[2 * i + 1]) ** 2;
+  const rmsH = Math.sqrt(ssH / idx.length), rmsS = Math.sqrt(ssS / idx.length);
+  const diag = Math.hypot(w, h);
+  const shift = Math.max(...corners.map(([x, y]) => {
+    const [u, v] = applyPoint3(H, x, y);
+    return Math.hypot(u - (S[0] * x + S[1] * y + S[2]), v - (S[3] * x + S[4] * y + S[5]));
+  }));
+  if (shift > rule.maxCornerShift * diag) return no('extreme perspective', idx.length, rmsH, rmsS);
+  if (o.motionModel === 'auto' && !(rmsH <= rule.maxErrorRatio * rmsS && rmsS - rmsH >= rule.minErrorGain)) return no('no clear gain', idx.length, rmsH, rmsS);
+  return { matrix: H, fitted, inlierIdx: idx, reason: 'homography', inliers: idx.length, rmsHomography: rmsH, rmsSimilarity: rmsS };
 }
 
 /**
@@ -688,12 +846,14 @@ export class MotionAnalyzer {
       this.track.start = keyframe ? undefined : this.track.carry;
       this.track.startAnchor = keyframe ? undefined : this.track.carryAnchor;
       this.track.startFit = keyframe ? undefined : this.track.carryFit;
+      this.track.startFitH = keyframe ? undefined : this.track.carryFitH;
       this.track.startAge = keyframe ? undefined : this.track.carryAge;
       return estimatePrepared(this.cv, prev, cur, this.options, this.track);
     } finally {
       this.track.start = undefined;
       this.track.startAnchor = undefined;
       this.track.startFit = undefined;
+      this.track.startFitH = undefined;
       this.track.startAge = undefined;
       releasePrepared(prev);
     }

@@ -9,6 +9,7 @@ import type { Frame } from '../video/types.js';
 import { ReshootError } from '../util/errors.js';
 import { warpFrameSync } from './correction.js';
 import { compose, fromParams, invert, translation, type Mat2x3, type PathParams } from './similarity.js';
+import { compose3, cornersOf, homographyFrom4, identity3, toMat3, type Mat3x3 } from '../geometry/homography.js';
 
 export interface ShakyClipOptions {
   frames: number;
@@ -87,4 +88,68 @@ export async function makeShakyClip(base: Frame, opts: ShakyClipOptions): Promis
     prevP = P;
   }
   return { frames, path, intentional, shake, interframe };
+}
+
+export interface PlanarClipOptions {
+  frames: number;
+  width: number;
+  height: number;
+  /** Intended pan: content px per frame (default [0, 0]). */
+  pan?: [number, number];
+  /** Similarity shake: px (default 3) and degrees (default 0.3), seeded noise. */
+  amplitude?: number;
+  amplitudeDeg?: number;
+  /**
+   * Perspective wobble (default 0: none): each frame corner moves by up to this
+   * many px (two sinusoids of periods 3.1 and 4.7 frames with seeded phases per
+   * corner and axis), the frame in between by the homography through the four corners.
+   */
+  wobble?: number;
+  seed?: number;
+}
+
+export interface PlanarClip {
+  frames: Frame[];
+  /** True camera motion M_t: frame 0 px -> frame t px (3x3; M_0 = identity). */
+  motion: Mat3x3[];
+  /** The intended part of M_t (the pan): I_t = translation(pan * t). */
+  intended: Mat3x3[];
+}
+
+/**
+ * A planar scene (a still) filmed by a camera whose frame-to-frame motion is a
+ * homography: M_t = I_t ∘ S_t ∘ W_t, with I_t the intended pan, S_t a
+ * similarity shake about the centre and W_t the perspective wobble (a
+ * homography moving the four frame corners). Frame t shows the base image
+ * through M_t (bilinear, edges repeated), cut from the base image's middle.
+ * With wobble 0 the clip is a pure-similarity one.
+ */
+export async function makePlanarClip(base: Frame, opts: PlanarClipOptions): Promise<PlanarClip> {
+  const cv = await loadOpenCV();
+  const { frames: n, width, height } = opts;
+  if (base.width < width || base.height < height) throw new ReshootError(`base image ${base.width}x${base.height} is smaller than ${width}x${height}`);
+  const [vx, vy] = opts.pan ?? [0, 0];
+  const A = opts.amplitude ?? 3;
+  const Ad = ((opts.amplitudeDeg ?? 0.3) * Math.PI) / 180;
+  const wob = opts.wobble ?? 0;
+  const r = rng(opts.seed ?? 11);
+  const phase = Array.from({ length: 16 }, () => 2 * Math.PI * r());
+  const corners = cornersOf(identity3(), width, height);
+  const G0 = toMat3(translation(-(base.width - width) / 2, -(base.height - height) / 2));
+  const frames: Frame[] = [];
+  const motion: Mat3x3[] = [];
+  const intended: Mat3x3[] = [];
+  for (let t = 0; t < n; t++) {
+    const I = toMat3(translation(vx * t, vy * t));
+    let M = I;
+    if (t > 0) {
+      const S = toMat3(fromParams({ x: A * (2 * r() - 1), y: A * (2 * r() - 1), angle: Ad * (2 * r() - 1), scale: 1 }, width, height));
+      const moved = corners.map((c, k) => c + wob * (0.6 * Math.sin((2 * Math.PI * t) / 3.1 + phase[k]) + 0.4 * Math.sin((2 * Math.PI * t) / 4.7 + phase[8 + k])));
+      M = compose3(I, compose3(S, wob > 0 ? homographyFrom4(corners, moved) : identity3()));
+    }
+    motion.push(M);
+    intended.push(I);
+    frames.push(warpFrameSync(cv, base, compose3(M, G0), 'replicate', { width, height }));
+  }
+  return { frames, motion, intended };
 }

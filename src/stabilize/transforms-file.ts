@@ -11,6 +11,7 @@ import { shotsFromCuts, validateShots, type Shot } from '../shots/detect.js';
 import type { MotionEstimate } from './motion.js';
 import type { CorrectionPlan } from './correction.js';
 import { isFiniteMatrix, type Mat2x3, type PathParams } from './similarity.js';
+import { depthAt, invert3, isFiniteMatrix3, type Mat3x3 } from '../geometry/homography.js';
 
 export const TRANSFORMS_SCHEMA = 'reshoot.transforms';
 export const TRANSFORMS_VERSION = 2;
@@ -27,6 +28,16 @@ export interface TransformsFrame {
   smoothed: PathParams;
   /** C_t = S_t ∘ P_t^-1: source frame t px -> stabilized px (zoom not included). */
   correction: Mat2x3;
+  /**
+   * Only in shots where motionModel 'homography' / 'auto' chose a homography:
+   * the 3x3 correction C'_t (row-major, h8 = 1; source frame t px ->
+   * stabilized px, zoom not included) that frame t is warped with INSTEAD of
+   * `correction` (which stays the similarity part, for plots). Consumers that
+   * only handle 2x3 warps must refuse such files (apply.ts warpAt does).
+   */
+  homography?: Mat3x3;
+  /** motionModel 'homography' / 'auto': the pair's model, 'homography' or 'similarity: <why not>'. */
+  modelChoice?: string;
   /** Set when motion estimation fell back to identity for this frame ('cut' on the first frame of a shot after a cut). */
   fallback?: string;
   inliers: number;
@@ -60,7 +71,7 @@ export function buildTransforms(args: {
   source: TransformsData['source'];
   params: Record<string, unknown>;
   createdBy: string;
-  motions: Pick<MotionEstimate, 'matrix' | 'inliers' | 'fallback'>[];
+  motions: Pick<MotionEstimate, 'matrix' | 'inliers' | 'fallback' | 'modelChoice'>[];
   trajectory: PathParams[];
   smoothed: PathParams[];
   plan: CorrectionPlan;
@@ -85,6 +96,8 @@ export function buildTransforms(args: {
       trajectory: trajectory[index],
       smoothed: smoothed[index],
       correction: plan.corrections[index],
+      ...(plan.homographies?.[index] ? { homography: plan.homographies[index] } : {}),
+      ...(m.modelChoice ? { modelChoice: m.modelChoice } : {}),
       ...(m.fallback ? { fallback: m.fallback } : {}),
       inliers: m.inliers,
     })),
@@ -151,6 +164,17 @@ export function validateTransforms(d: unknown, label = 'transforms.json'): asser
     if (!(Number.isInteger(f.inliers) && f.inliers >= 0)) bad(`frames[${i}].inliers is not a whole number`);
     const det = f.correction[0] * f.correction[4] - f.correction[1] * f.correction[3];
     if (Math.abs(det) < 1e-9) bad(`frames[${i}].correction is singular`);
+    if (f.homography !== undefined) {
+      if (!isFiniteMatrix3(f.homography)) bad(`frames[${i}].homography is not 9 finite numbers`);
+      try {
+        invert3(f.homography);
+      } catch {
+        bad(`frames[${i}].homography is singular`);
+      }
+      const W = s.width - 1, H = s.height - 1;
+      if (![[0, 0], [W, 0], [0, H], [W, H]].every(([x, y]) => depthAt(f.homography, x, y) > 0)) bad(`frames[${i}].homography puts a frame corner behind the camera`);
+    }
+    if (f.modelChoice !== undefined && typeof f.modelChoice !== 'string') bad(`frames[${i}].modelChoice is not a string`);
   });
   if (!Array.isArray(o.shots)) bad('shots is not an array');
   try {

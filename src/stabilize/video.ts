@@ -19,6 +19,7 @@ import {
   type MotionEstimate,
 } from './motion.js';
 import { compose, identity, invert } from './similarity.js';
+import { compose3, toMat3 } from '../geometry/homography.js';
 import { analyzeMotionParallel } from './parallel.js';
 import { planStabilization, type PlanStabilizationOptions, type StabilizationPlan } from './plan.js';
 import { buildTransforms, loadTransforms, saveTransforms, type TransformsData } from './transforms-file.js';
@@ -115,18 +116,25 @@ export async function analyzeVideo(
     workers > 1 ? await analyzeMotionParallel(gray(), { ...analyzeOpts, workers }) : await analyzeMotion(gray(), analyzeOpts);
   const toFull = downscaleMap(info.width, info.height, small.w, small.h);
   const fromFull = invert(toFull);
-  const motions: MotionEstimate[] = factor > 1 ? measured.map((m) => ({ ...m, matrix: compose(fromFull, compose(m.matrix, toFull)) })) : measured;
+  const motions: MotionEstimate[] = factor > 1
+    ? measured.map((m) => ({
+      ...m,
+      matrix: compose(fromFull, compose(m.matrix, toFull)),
+      ...(m.homography && { homography: compose3(toMat3(fromFull), compose3(m.homography, toMat3(toFull))) }),
+    }))
+    : measured;
   const analyzeSeconds = seconds(started);
   if (motions.length < 2) throw new ReshootError(`${input} has ${motions.length} frame(s): stabilization needs at least 2`);
   const shots = opts.shots ?? detector!.result().shots;
   validateShots(shots, motions.length, 'shots');
   // The motion across a cut is meaningless: identity, and the next shot starts its own path.
-  for (const s of shots.slice(1)) motions[s.start] = { ...motions[s.start], matrix: identity(), inliers: 0, rmsError: NaN, fallback: 'cut' };
+  for (const s of shots.slice(1)) motions[s.start] = { ...motions[s.start], matrix: identity(), homography: undefined, inliers: 0, rmsError: NaN, fallback: 'cut' };
   const { smoother, window, sigma, maxCropZoom, l1Path, border, zoom, maxZoom, adaptiveSigma, minCoverage } = opts;
   const planOpts: PlanStabilizationOptions = { width: info.width, height: info.height, smoother, window, sigma, maxCropZoom, l1Path, border, zoom, maxZoom, adaptiveSigma, minCoverage, shots };
+  const homographies = motions.some((m) => m.homography) ? motions.map((m) => m.homography) : undefined;
   const stabilization = planStabilization(
     motions.map((m) => m.matrix),
-    planOpts,
+    { ...planOpts, homographies },
   );
   const transforms = buildTransforms({
     source: { path: input, width: info.width, height: info.height, fps: info.fps, frameCount: motions.length },
@@ -151,6 +159,9 @@ function analysisNotes(motions: MotionEstimate[], shots: Shot[], masked: number,
   const counts = new Map<string, number>();
   for (const m of motions) if (m.fallback && m.fallback !== 'cut') counts.set(m.fallback, (counts.get(m.fallback) ?? 0) + 1);
   for (const [reason, n] of counts) notes.push(`${n} frame(s) fell back to identity motion: ${reason}`);
+  const choices = new Map<string, number>();
+  for (const m of motions) if (m.modelChoice && !m.fallback) choices.set(m.modelChoice, (choices.get(m.modelChoice) ?? 0) + 1);
+  if (choices.size) notes.push(`motion model per pair: ${[...choices].map(([c, n]) => `${n} ${c}`).join(', ')}`);
   return notes;
 }
 
