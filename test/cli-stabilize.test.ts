@@ -94,6 +94,9 @@ test('stabilize: bad options and existing outputs are one-line errors; nothing i
   const bad = await runCli(['stabilize', shaky, '-o', join(dir, 'y.mp4'), '--smoother', 'wobbly']);
   assert.notEqual(bad.code, 0);
   assert.match(bad.stderr, /^reshoot: --smoother must be one of/);
+  const badModel = await runCli(['stabilize', shaky, '-o', join(dir, 'y.mp4'), '--motion-model', 'affine']);
+  assert.notEqual(badModel.code, 0);
+  assert.match(badModel.stderr, /^reshoot: --motion-model must be one of similarity, homography, auto; got "affine"\n$/);
   const exists = await runCli(['stabilize', shaky, '-o', existing]);
   assert.notEqual(exists.code, 0);
   assert.match(exists.stderr, /already exists/);
@@ -120,4 +123,28 @@ test('the ground-truth-free jitter agrees with the ground-truth high-frequency s
     assert.ok(Math.abs(free - truth) <= Math.max(0.2 * truth, 0.2), `${free} vs ${truth}`);
     assert.ok(Math.abs(r.residualJitter.deg - r.truth!.highFrequencyShake.deg) <= Math.max(0.2 * r.truth!.highFrequencyShake.deg, 0.02));
   }
+});
+
+test('stabilize --motion-model auto on a planar clip with perspective wobble writes 3x3 corrections (transforms.json version 3); the default stays 2x3', async () => {
+  const sharp = (await import('sharp')).default;
+  const { makePlanarClip } = await import('../src/stabilize/index.js');
+  const { encodeFrames } = await import('../src/video/index.js');
+  const { mediaFile } = await import('./helpers.js');
+  const { data, info } = await sharp(mediaFile('graf1.png')).toColourspace('srgb').removeAlpha().resize(480, 360, { fit: 'cover' }).raw().toBuffer({ resolveWithObject: true });
+  const clip = await makePlanarClip({ width: info.width, height: info.height, data: new Uint8Array(data) }, { frames: 40, width: 320, height: 240, pan: [0.8, 0.3], wobble: 3, seed: 5 });
+  const wobbly = join(dir, 'wobbly.mp4');
+  await encodeFrames(clip.frames, wobbly, { fps: { num: 30, den: 1 }, crf: 12, preset: 'veryfast' });
+  const runs: Record<string, { version: number; frames: { homography?: number[] }[] }> = {};
+  for (const model of ['auto', 'similarity']) {
+    const t = join(dir, `wobbly-${model}.json`);
+    const r = await runCli(['stabilize', wobbly, '-o', join(dir, `wobbly-${model}.mp4`), '--transforms', t, '--motion-model', model]);
+    assert.equal(r.code, 0, r.stderr);
+    runs[model] = JSON.parse(await readFile(t, 'utf8'));
+  }
+  // The wobble moves each corner by up to 3 px between frames: a similarity cannot explain it, so auto takes the 3x3 (the
+  // library test measures the shake it leaves: 0.12 px against 2.43 px).
+  assert.equal(runs.auto.version, 3);
+  assert.ok(runs.auto.frames.filter((f) => f.homography).length >= 30, `3x3 on ${runs.auto.frames.filter((f) => f.homography).length} of 40 frames`);
+  assert.equal(runs.similarity.version, 2);
+  assert.ok(runs.similarity.frames.every((f) => f.homography === undefined));
 });

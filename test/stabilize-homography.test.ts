@@ -160,6 +160,9 @@ test('re-shake is the exact inverse of a homography warp (PSNR bound), and trans
 
   const copy = JSON.parse(JSON.stringify(transforms));
   validateTransforms(copy);
+  // 3x3 frames make the file version 3: a version-2 reader (readable [1, 2]) refuses it rather than using the 2x3 part.
+  assert.equal(transforms.version, 3);
+  assert.throws(() => validateTransforms({ ...copy, version: 2 }), /has a homography but the file is version 2/);
   copy.frames[4].homography = transforms.frames[4].homography!.slice(0, 8);
   assert.throws(() => validateTransforms(copy), /frames\[4\]\.homography is not 9 finite numbers/);
   copy.frames[4].homography = [1, 0, 0, 0, 1, 0, 0, -0.01, 1]; // w = 1 - 0.01 y < 0 at the bottom corners

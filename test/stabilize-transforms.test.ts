@@ -44,7 +44,7 @@ test('transforms.json: round trip, overwrite refusal, mismatch and corruption re
     await assert.rejects(loadTransforms(bad), (e: Error) => e instanceof ReshootError && pattern.test(e.message), pattern.source);
   };
   await expectBad(text.slice(0, text.length / 2), /not valid JSON/);
-  await expectBad(JSON.stringify({ ...data, version: 3 }), /version 3 is not supported \(this reshoot reads versions 1 and 2\)/);
+  await expectBad(JSON.stringify({ ...data, version: 4 }), /version 4 is not supported \(this reshoot reads versions 1, 2 and 3\)/);
   await expectBad(JSON.stringify({ ...data, shots: [{ start: 0, end: 2 }] }), /shots cover frames \[0, 2\) but the clip has 4 frames/);
   await expectBad(JSON.stringify({ ...data, shots: [{ start: 0, end: 2 }, { start: 3, end: 4 }] }), /shots\[1\] is \[3, 4\); expected a non-empty shot starting at frame 2/);
   await expectBad(JSON.stringify({ ...data, notes: [1] }), /notes is not an array of strings/);

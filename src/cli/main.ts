@@ -147,6 +147,7 @@ const COMMANDS: Entry[] = [
       .option('--border <policy>', 'zoom (one minimal zoom hiding all borders) | adaptive (per frame) | fill', 'zoom')
       .option('--zoom <factor>', 'fixed zoom instead of the computed minimal one', parseFloatArg)
       .option('--workers <n>', 'threads for motion analysis', parseInteger, 1)
+      .option('--motion-model <model>', 'similarity (default) | homography (a 3x3 per frame where its checks pass: planar scenes, rolling-shutter-like wobble) | auto (the 3x3 only where it fits clearly better); src/stabilize/README.md', 'similarity')
       .option('--overwrite', 'replace existing outputs'),
     action: stabilizeCommand,
     files: (a, o) => ({ reads: [a[0]], writes: [o.out, o.transforms] }),

@@ -15,8 +15,10 @@ import { depthAt, invert3, isFiniteMatrix3, type Mat3x3 } from '../geometry/homo
 
 export const TRANSFORMS_SCHEMA = 'reshoot.transforms';
 export const TRANSFORMS_VERSION = 2;
+/** A file with any 3x3 `homography` frame is version 3, so that a reader of version 2 refuses it instead of using the 2x3 part alone. */
+export const TRANSFORMS_VERSION_HOMOGRAPHY = 3;
 /** Versions loadTransforms reads (1: before shots and notes). */
-export const TRANSFORMS_READABLE_VERSIONS: readonly number[] = [1, 2];
+export const TRANSFORMS_READABLE_VERSIONS: readonly number[] = [1, 2, 3];
 
 export interface TransformsFrame {
   index: number;
@@ -45,7 +47,7 @@ export interface TransformsFrame {
 
 export interface TransformsData {
   schema: typeof TRANSFORMS_SCHEMA;
-  version: typeof TRANSFORMS_VERSION;
+  version: typeof TRANSFORMS_VERSION | typeof TRANSFORMS_VERSION_HOMOGRAPHY;
   source: { path: string; width: number; height: number; fps: Rational; frameCount: number };
   /** Every option used (motion, smoother, border), for reproducibility. */
   params: Record<string, unknown>;
@@ -86,7 +88,7 @@ export function buildTransforms(args: {
   }
   return {
     schema: TRANSFORMS_SCHEMA,
-    version: TRANSFORMS_VERSION,
+    version: plan.homographies?.some(Boolean) ? TRANSFORMS_VERSION_HOMOGRAPHY : TRANSFORMS_VERSION,
     source: args.source,
     params: args.params,
     createdBy: args.createdBy,
@@ -135,7 +137,7 @@ export function validateTransforms(d: unknown, label = 'transforms.json'): asser
   const o = d as Record<string, any>;
   if (o.schema !== TRANSFORMS_SCHEMA) bad(`schema is ${JSON.stringify(o.schema)}, expected "${TRANSFORMS_SCHEMA}"`);
   if (!TRANSFORMS_READABLE_VERSIONS.includes(o.version)) {
-    bad(`version ${JSON.stringify(o.version)} is not supported (this reshoot reads versions ${TRANSFORMS_READABLE_VERSIONS.join(' and ')})`);
+    bad(`version ${JSON.stringify(o.version)} is not supported (this reshoot reads versions ${TRANSFORMS_READABLE_VERSIONS.slice(0, -1).join(', ')} and ${TRANSFORMS_READABLE_VERSIONS.at(-1)})`);
   }
   if (o.version === 1) {
     // Version 1 had no shots or notes: the whole clip is one shot.
@@ -165,6 +167,7 @@ export function validateTransforms(d: unknown, label = 'transforms.json'): asser
     const det = f.correction[0] * f.correction[4] - f.correction[1] * f.correction[3];
     if (Math.abs(det) < 1e-9) bad(`frames[${i}].correction is singular`);
     if (f.homography !== undefined) {
+      if (o.version !== TRANSFORMS_VERSION_HOMOGRAPHY) bad(`frames[${i}] has a homography but the file is version ${o.version} (3x3 frames need version ${TRANSFORMS_VERSION_HOMOGRAPHY})`);
       if (!isFiniteMatrix3(f.homography)) bad(`frames[${i}].homography is not 9 finite numbers`);
       try {
         invert3(f.homography);

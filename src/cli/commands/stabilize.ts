@@ -16,11 +16,13 @@ export interface StabilizeCliOptions {
   border: string;
   zoom?: number;
   workers: number;
+  motionModel: string;
   overwrite?: boolean;
 }
 
 const SMOOTHERS = ['l1', 'moving-average', 'gaussian', 'constrained'];
 const BORDERS = ['zoom', 'adaptive', 'fill'];
+const MOTION_MODELS = ['similarity', 'homography', 'auto'];
 
 function oneOf(name: string, value: string, allowed: string[]): void {
   if (!allowed.includes(value)) throw new ReshootError(`--${name} must be one of ${allowed.join(', ')}; got "${value}"`);
@@ -29,6 +31,7 @@ function oneOf(name: string, value: string, allowed: string[]): void {
 export async function stabilizeCommand(input: string, opts: StabilizeCliOptions): Promise<void> {
   oneOf('smoother', opts.smoother, SMOOTHERS);
   oneOf('border', opts.border, BORDERS);
+  oneOf('motion-model', opts.motionModel, MOTION_MODELS);
   if (!(opts.window >= 1)) throw new ReshootError(`--window must be at least 1 frame; got ${opts.window}`);
   if (!(opts.workers >= 1)) throw new ReshootError(`--workers must be at least 1; got ${opts.workers}`);
   const analyze = progressBar('analyze');
@@ -48,6 +51,7 @@ export async function stabilizeCommand(input: string, opts: StabilizeCliOptions)
       border: opts.border as BorderPolicy,
       zoom: opts.zoom,
       workers: opts.workers,
+      motion: { motionModel: opts.motionModel as 'similarity' | 'homography' | 'auto' },
       overwrite: opts.overwrite,
       onAnalyzeProgress: analyze.update,
       onRenderProgress: (d, t) => {
