@@ -6,7 +6,6 @@ import {
   denseFlow,
   sparseTracks,
   warpByFlow,
-  createFlowMap,
   flowToColor,
   flowColorWheel,
   flowStats,
@@ -317,60 +316,4 @@ test('nonOcclusionMask: consistent flows pass, a contradicting backward flow and
   const step = nonOcclusionMask(field((x) => [x <= 4 ? 0 : 2, 0]), field((x) => [x <= 4 ? 0 : -2, 0]), { outOfFrame: false });
   assert.equal(step[2 * w + 4], 0);
   assert.equal(step[2 * w + 3], 1);
-});
-
-test('warpByFlow through a FlowMap (made once, fixed-point) gives the bytes of cv.remap with the float map, linear and cubic, gray and RGB, on real frames', async () => {
-  const cv = await loadOpenCV();
-  const { decodeFrames } = await import('../src/video/index.js');
-  const frames: Frame[] = [];
-  for await (const f of decodeFrames(mediaFile('vtest.avi'), { start: 60, count: 2 })) frames.push(f);
-  const [a, b] = frames;
-  const { width: W, height: H } = a;
-  // A real flow at a quarter of the size (as the temporal stage computes it), sub-pixel everywhere.
-  const ga = await (await import('../src/flow/index.js')).resizeGray(rgbToGray(a), W / 4, H / 4);
-  const gb = await (await import('../src/flow/index.js')).resizeGray(rgbToGray(b), W / 4, H / 4);
-  const flow = await denseFlow(ga, gb);
-  // The reference: the float map built as before, handed to remap as CV_32FC2 (remap converts it itself).
-  const reference = (img: Frame | GrayFrame, cubic: boolean): Uint8Array => {
-    const ch = img.data.length / (W * H);
-    const small = new cv.Mat(flow.height, flow.width, cv.CV_32FC2);
-    (small.data32F as Float32Array).set(flow.data);
-    const up = new cv.Mat();
-    cv.resize(small, up, new cv.Size(W, H), 0, 0, cv.INTER_LINEAR);
-    const k = new cv.Mat(H, W, cv.CV_32FC2, new cv.Scalar(W / flow.width, H / flow.height));
-    const full = new cv.Mat();
-    cv.multiply(up, k, full);
-    const grid = new cv.Mat(H, W, cv.CV_32FC2);
-    const g = grid.data32F as Float32Array;
-    for (let y = 0, i = 0; y < H; y++) for (let x = 0; x < W; x++, i += 2) (g[i] = x), (g[i + 1] = y);
-    const map = new cv.Mat();
-    cv.add(grid, full, map);
-    const src = new cv.Mat(H, W, ch === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
-    (src.data as Uint8Array).set(img.data);
-    const dst = new cv.Mat();
-    const none = new cv.Mat();
-    cv.remap(src, dst, map, none, cubic ? cv.INTER_CUBIC : cv.INTER_LINEAR, cv.BORDER_REPLICATE, new cv.Scalar());
-    const out = new Uint8Array(dst.data as Uint8Array);
-    for (const m of [small, up, k, full, grid, map, src, dst, none]) m.delete();
-    return out;
-  };
-  const fm = await createFlowMap(flow, W, H);
-  try {
-    for (const img of [a, rgbToGray(a)] as (Frame | GrayFrame)[]) {
-      for (const interpolation of ['linear', 'cubic'] as const) {
-        const want = reference(img, interpolation === 'cubic');
-        const viaMap = await warpByFlow(img, fm, { interpolation });
-        const viaFlow = await warpByFlow(img, flow, { interpolation });
-        const label = `${img.data.length / (W * H)} channel(s), ${interpolation}`;
-        assert.ok(Buffer.from(viaMap.data).equals(Buffer.from(want)), `FlowMap, ${label}`);
-        assert.ok(Buffer.from(viaFlow.data).equals(Buffer.from(want)), `FlowField, ${label}`);
-      }
-    }
-    // The warp is not the identity (the check above would pass on an unwarped copy otherwise).
-    const moved = await warpByFlow(a, fm);
-    assert.ok(!Buffer.from(moved.data).equals(Buffer.from(a.data)));
-    await assert.rejects(() => warpByFlow({ width: W / 2, height: H / 2, data: new Uint8Array((W / 2) * (H / 2)) }, fm), /flow map is for 768x576, the image is 384x288/);
-  } finally {
-    fm.delete();
-  }
 });

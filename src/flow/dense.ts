@@ -226,23 +226,17 @@ export interface WarpOptions {
 }
 
 /**
- * A flow field turned into remap's sampling map at an image size, once, for several warps by the same flow
- * (the temporal stage warps the previous output and the previous guide by one flow per frame). Holds OpenCV
- * memory: call delete(). The map is OpenCV's fixed-point form (convertMaps: CV_16SC2 + CV_16UC1), which is
- * what remap computes from a float map internally, block by block, on every call: the warps are the same
- * bytes (test/flow.test.ts), without the upsampling and the conversion being done again.
+ * Backward warp: out(x, y) = image(x + dx(x, y), y + dy(x, y)), bilinear,
+ * border replicate (cv.remap). With flow = denseFlow(prev, next),
+ * warpByFlow(next, flow) reconstructs prev. Gray in, gray out; RGB in, RGB
+ * out. The flow may be smaller than the image (same aspect, within 5 %): it
+ * is then upsampled bilinearly and its vectors scaled, inside OpenCV (no
+ * per-pixel JavaScript), so flow computed at a reduced size warps full frames.
  */
-export interface FlowMap {
-  readonly width: number;
-  readonly height: number;
-  /** @internal CV_16SC2 integer positions and CV_16UC1 sub-pixel table indices. */
-  readonly mats: { xy: Mat; frac: Mat };
-  delete(): void;
-}
-
-export async function createFlowMap(flow: FlowField, width: number, height: number): Promise<FlowMap> {
+export async function warpByFlow<T extends GrayFrame | Frame>(image: T, flow: FlowField, opts: WarpOptions = {}): Promise<T> {
   checkFlow(flow);
-  const [w, h] = [width, height];
+  const channels = channelsOf(image, 'warpByFlow image');
+  const { width: w, height: h } = image;
   const resized = flow.width !== w || flow.height !== h;
   if (resized && Math.abs(flow.width / flow.height - w / h) > 0.05 * (w / h)) {
     throw new ReshootError(`warpByFlow: image ${w}x${h} and flow ${flow.width}x${flow.height} differ in aspect`);
@@ -253,9 +247,9 @@ export async function createFlowMap(flow: FlowField, width: number, height: numb
     mats.push(m);
     return m;
   };
-  const xy = new cv.Mat();
-  const frac = new cv.Mat();
   try {
+    const src = mk(new cv.Mat(h, w, channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3));
+    (src.data as Uint8Array).set(image.data);
     const small = mk(new cv.Mat(flow.height, flow.width, cv.CV_32FC2));
     (small.data32F as Float32Array).set(flow.data);
     let full = small;
@@ -269,55 +263,13 @@ export async function createFlowMap(flow: FlowField, width: number, height: numb
     }
     const map = mk(new cv.Mat());
     cv.add(pixelGrid(cv, w, h), full, map);
-    cv.convertMaps(map, mk(new cv.Mat()), xy, frac, cv.CV_16SC2, false);
-  } catch (err) {
-    xy.delete();
-    frac.delete();
-    throw err;
-  } finally {
-    for (const m of mats) m.delete();
-  }
-  let deleted = false;
-  return {
-    width: w,
-    height: h,
-    mats: { xy, frac },
-    delete() {
-      if (deleted) return;
-      deleted = true;
-      xy.delete();
-      frac.delete();
-    },
-  };
-}
-
-/**
- * Backward warp: out(x, y) = image(x + dx(x, y), y + dy(x, y)), bilinear,
- * border replicate (cv.remap). With flow = denseFlow(prev, next),
- * warpByFlow(next, flow) reconstructs prev. Gray in, gray out; RGB in, RGB
- * out. The flow may be smaller than the image (same aspect, within 5 %): it
- * is then upsampled bilinearly and its vectors scaled, inside OpenCV (no
- * per-pixel JavaScript), so flow computed at a reduced size warps full frames.
- * `flow` may also be a FlowMap made for the image's size (createFlowMap), to warp several images by one flow.
- */
-export async function warpByFlow<T extends GrayFrame | Frame>(image: T, flow: FlowField | FlowMap, opts: WarpOptions = {}): Promise<T> {
-  const channels = channelsOf(image, 'warpByFlow image');
-  const { width: w, height: h } = image;
-  const interp = opts.interpolation ?? 'linear';
-  if (interp !== 'linear' && interp !== 'cubic') throw new ReshootError(`warpByFlow interpolation must be 'linear' or 'cubic', got '${String(interp)}'`);
-  const given = 'mats' in flow ? flow : null;
-  if (given && (given.width !== w || given.height !== h)) throw new ReshootError(`warpByFlow: the flow map is for ${given.width}x${given.height}, the image is ${w}x${h}`);
-  const map = given ?? (await createFlowMap(flow as FlowField, w, h));
-  const cv = await loadOpenCV();
-  const src = new cv.Mat(h, w, channels === 1 ? cv.CV_8UC1 : cv.CV_8UC3);
-  const dst = new cv.Mat();
-  try {
-    (src.data as Uint8Array).set(image.data);
-    cv.remap(src, dst, map.mats.xy, map.mats.frac, interp === 'cubic' ? cv.INTER_CUBIC : cv.INTER_LINEAR, cv.BORDER_REPLICATE, new cv.Scalar());
+    const none = mk(new cv.Mat());
+    const dst = mk(new cv.Mat());
+    const interp = opts.interpolation ?? 'linear';
+    if (interp !== 'linear' && interp !== 'cubic') throw new ReshootError(`warpByFlow interpolation must be 'linear' or 'cubic', got '${String(interp)}'`);
+    cv.remap(src, dst, map, none, interp === 'cubic' ? cv.INTER_CUBIC : cv.INTER_LINEAR, cv.BORDER_REPLICATE, new cv.Scalar());
     return { ...image, width: w, height: h, data: new Uint8Array(dst.data as Uint8Array) } as T;
   } finally {
-    src.delete();
-    dst.delete();
-    if (!given) map.delete();
+    for (const m of mats) m.delete();
   }
 }

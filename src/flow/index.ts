@@ -6,8 +6,8 @@
  * Convention throughout: x right, y down; flow (dx, dy) at (x, y) of prev means
  * prev(x, y) ~ next(x + dx, y + dy).
  */
-export { denseFlow, warpByFlow, createFlowMap, resizeGray, resizeFlow, flowSize, nonOcclusionMask, FARNEBACK_DEFAULTS } from './dense.js';
-export type { FarnebackOptions, FlowMap, OcclusionOptions, WarpOptions } from './dense.js';
+export { denseFlow, warpByFlow, resizeGray, resizeFlow, flowSize, nonOcclusionMask, FARNEBACK_DEFAULTS } from './dense.js';
+export type { FarnebackOptions, OcclusionOptions, WarpOptions } from './dense.js';
 export { FlowAhead } from './flow-ahead.js';
 export { rgbToGray, rgbToLuma, asGray, LUMA_WEIGHTS } from './gray.js';
 // The one sparse tracker (the stabilizer's): tracks.ts.
