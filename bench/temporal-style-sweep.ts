@@ -1,14 +1,14 @@
 /**
  * Issue 13: the temporal stage on real style flicker, one option set per entry. --frames frames of each
  * --clips clip (vtest from frame 0, Megamind from frame 100, between its cuts) at 384 px wide through
- * style:matta (frame scope, one segment, --gen-size short side or the generator's default; cached in
+ * style:--style (default matta; frame scope, one segment, --gen-size short side or the generator's default; cached in
  * the temp folder after the first run), then applyTemporalConsistency with each option set:
  * E_warp(output) / E_warp(raw style output) (flow and occlusion from the input), the gradient-magnitude
  * ratio output / raw on moving pixels and on all pixels, the low band's PSNR against the raw output on
  * moving pixels (Gaussian sigma 3: a halo dragged along by a wrong warp shows there, not in E_warp or
  * the gradient ratio), PSNR against the raw output, and the filter's CPU seconds.
  *
- *   node --import tsx bench/temporal-style-sweep.ts '[["default",{}],["flow 1",{"flowScale":1}]]' [--clips vtest,megamind] [--frames 20] [--gen-size 288]
+ *   node --import tsx bench/temporal-style-sweep.ts '[["default",{}],["flow 1",{"flowScale":1}]]' [--clips vtest,megamind] [--frames 20] [--gen-size 288] [--style matta]
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,7 +24,7 @@ import { cacheDir } from '../src/util/paths.js';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
-  options: { clips: { type: 'string', default: 'vtest' }, frames: { type: 'string', default: '20' }, 'gen-size': { type: 'string' } },
+  options: { clips: { type: 'string', default: 'vtest' }, frames: { type: 'string', default: '20' }, 'gen-size': { type: 'string' }, style: { type: 'string', default: 'matta' } },
 });
 const N = Number(args.frames), W = 384;
 const genSize = args['gen-size'] ? Number(args['gen-size']) : undefined;
@@ -37,13 +37,13 @@ for (const clip of args.clips!.split(',').map((c) => c.trim())) {
   const H = Math.round((W * info.height) / info.width / 2) * 2;
   const clean: Frame[] = [];
   for await (const f of decodeFrames(path, { start: clip === 'megamind' ? 100 : 0, count: N, scale: { width: W, height: H } })) clean.push(f);
-  const cache = join(tmpdir(), `reshoot-styled-matta-${clip}-${N}-${genSize ?? 'default'}.bin`);
+  const cache = join(tmpdir(), `reshoot-styled-${args.style}-${clip}-${N}-${genSize ?? 'default'}.bin`);
   let styled: Frame[];
   if (existsSync(cache)) {
     const b = readFileSync(cache);
     styled = clean.map((_, t) => ({ width: W, height: H, data: new Uint8Array(b.subarray(t * W * H * 3, (t + 1) * W * H * 3)) }));
   } else {
-    const gen = await createGenerator('style:matta', { style: { scope: 'frame', size: genSize } });
+    const gen = await createGenerator(`style:${args.style}`, { style: { scope: 'frame', size: genSize } });
     try {
       styled = await gen.generate({ segmentIndex: 0, label: 'seg-0', frames: clean, plate: null, reference: clean[0], fps: { num: 10, den: 1 }, workDir: mkdtempSync(join(tmpdir(), 'st-')) });
     } finally {

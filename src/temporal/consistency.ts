@@ -142,7 +142,7 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
 
 /**
  * 'separated' settings for a per-frame style-transfer generator (issue 13; README "Style preset"):
- * full-size flow with Farneback's defaults, the detail split at sigma 4 px with a firm high band
+ * full-size flow with Farneback's defaults, no dejitter, the detail split at sigma 4 px with a firm high band
  * (0.98, tolerance 100, guard 30) and the default low band, and the emitted frame's contrast restored
  * (up to 2x). Measured on 'matta' over vtest and Megamind (bench/temporal.ts --suite style). Not the
  * stage default: it costs PSNR against the raw style output and leaves a faint halo on walkers.
@@ -151,6 +151,9 @@ export const TEMPORAL_STYLE_PRESET: Readonly<TemporalOptions> = Object.freeze({
   method: 'separated',
   flowScale: 1,
   farneback: Object.freeze({}) as FarnebackOptions,
+  // A per-frame style network does not jitter the whole frame; on 'mathura' the shift test passed
+  // spurious 1-2 px shifts (the style's own offset) and resampling by them cost sharpness.
+  dejitter: 0,
   highBandSigma: 4,
   highBandStrength: 0.98,
   highBandTolerance: 100,
