@@ -288,6 +288,7 @@ const METHODS: { name: string; run: Runner | null }[] = [
   { name: "reshoot 'separated' (default, flow 0.5x)", run: reshoot({ method: 'separated' }) },
   { name: "reshoot 'separated', flow 1x", run: reshoot({ method: 'separated', flowScale: 1 }) },
   { name: "reshoot 'separated', flow 0.25x", run: reshoot({ method: 'separated', flowScale: 0.25 }) },
+  { name: 'reshoot TEMPORAL_STYLE_PRESET (style generators)', run: reshoot(TEMPORAL_STYLE_PRESET) },
 ];
 
 async function loadClip(name: string, n: number, width: number): Promise<Frame[]> {
