@@ -105,7 +105,7 @@ export interface TemporalOptions {
   highBandGuideError?: number;
   /**
    * 'separated': local contrast restoration of the EMITTED frame (separated.ts restoreContrast): its
-   * detail (frame - Gaussian blur of contrastSigma) is amplified by up to this factor where its local
+   * detail (frame - Gaussian blur of contrastSigma) is added back, up to (contrastGain - 1) times, where its local
    * gradient magnitude (Gaussian average, contrastMapSigma) is below the generated frame's. The
    * recursion keeps the frame before it. 1 (default) turns it off.
    */
@@ -144,7 +144,7 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
  * 'separated' settings for a per-frame style-transfer generator (issue 13; README "Style preset"):
  * full-size flow with Farneback's defaults, no dejitter, the detail split at sigma 4 px with a firm high band
  * (0.98, tolerance 100, guard 30) and the default low band, and the emitted frame's contrast restored
- * (up to 2x). Measured on 'matta' over vtest and Megamind (bench/temporal.ts --suite style). Not the
+ * (detail added up to 2x, contrastGain 3). Measured on matta, mathura and matilde_perez over vtest and Megamind (bench/temporal.ts --suite style). Not the
  * stage default: it costs PSNR against the raw style output and leaves a faint halo on walkers.
  */
 export const TEMPORAL_STYLE_PRESET: Readonly<TemporalOptions> = Object.freeze({
@@ -158,7 +158,7 @@ export const TEMPORAL_STYLE_PRESET: Readonly<TemporalOptions> = Object.freeze({
   highBandStrength: 0.98,
   highBandTolerance: 100,
   highBandGuideError: 30,
-  contrastGain: 2,
+  contrastGain: 3,
   contrastSigma: 3,
   contrastMapSigma: 2,
 }) as Readonly<TemporalOptions>;
