@@ -144,7 +144,7 @@ export const TEMPORAL_DEFAULTS = Object.freeze({
  * 'separated' settings for a per-frame style-transfer generator (issue 13; README "Style preset"):
  * full-size flow with Farneback's defaults, no dejitter, the detail split at sigma 4 px with a firm high band
  * (0.98, tolerance 100, guard 30) and the default low band, and the emitted frame's contrast restored
- * (detail added up to 2x, contrastGain 3). Measured on matta, mathura and matilde_perez over vtest and Megamind (bench/temporal.ts --suite style). Not the
+ * (detail added up to 1x, contrastGain 2). Measured on matta, mathura and matilde_perez over vtest and Megamind (bench/temporal.ts --suite style). Not the
  * stage default: it costs PSNR against the raw style output and leaves a faint halo on walkers.
  */
 export const TEMPORAL_STYLE_PRESET: Readonly<TemporalOptions> = Object.freeze({
@@ -158,7 +158,7 @@ export const TEMPORAL_STYLE_PRESET: Readonly<TemporalOptions> = Object.freeze({
   highBandStrength: 0.98,
   highBandTolerance: 100,
   highBandGuideError: 30,
-  contrastGain: 3,
+  contrastGain: 2,
   contrastSigma: 3,
   contrastMapSigma: 2,
 }) as Readonly<TemporalOptions>;
