@@ -29,11 +29,13 @@
  * (vtest, megamind) is planned into --count segments, each segment goes through
  * the style transfer network (style:<--style> at --gen-size, onnxruntime CPU,
  * --threads), the segments are joined (cosine + colour match), and the
- * pipeline's temporal stage ('separated', strength --strength, flow scales
- * 0.5 and 0.25) runs per segment with carry off and on. Rows: E_warp (output,
- * input, ratio), E_warp output / raw generated, tOF, seam scores, gradient
- * ratio output / raw on moving pixels (texture kept), PSNR against the raw
- * output, seconds per segment (generate; temporal):
+ * pipeline's temporal stage ('separated' at flow scales 0.5 and 0.25, and
+ * TEMPORAL_STYLE_PRESET) runs per segment with carry off and on. Rows: E_warp
+ * (output, input, ratio), E_warp output / raw generated, tOF, seam scores,
+ * gradient ratio output / raw on moving pixels (texture kept) and on all
+ * pixels, the low band's PSNR against the raw output on moving pixels (halo
+ * check), PSNR against the raw output, seconds per segment (generate;
+ * temporal); then per configuration the pooled figures over the clips:
  *
  *   node --import tsx bench/temporal.ts --suite style [--style matta] [--clips vtest,megamind] [--frames 40] [--width 384] [--gen-size 288] [--count 3] [--threads 2] [--out results/temporal-style.csv]
  *
@@ -69,7 +71,7 @@ import { fetchDatasets, getSynthPreset, synthesizeClip } from '../src/datasets/i
 import { decodeFrames, probeVideo, resolveFfmpeg, type Frame } from '../src/video/index.js';
 import { blendSegments, motionEnergyOfFrames, planSegments, type RampKind, type SegmentPlan } from '../src/segment/index.js';
 import { syntheticGenerateSegment } from '../src/generate/synthetic.js';
-import { applyTemporalConsistency, TemporalConsistency, type TemporalOptions } from '../src/temporal/index.js';
+import { applyTemporalConsistency, TemporalConsistency, TEMPORAL_STYLE_PRESET, type TemporalOptions } from '../src/temporal/index.js';
 import { FLICKER_KINDS, flickerTruth, geometricMean, gradientMagnitude, perturbClip, scoreFlicker, type FlickerKind, type FlickerScore } from '../src/temporal/flicker-set.js';
 import { createStyleGenerator } from '../src/generate/style/index.js';
 import { denseFlow, flowSize, rgbToGray, resizeGray, warpByFlow } from '../src/flow/index.js';
@@ -78,6 +80,7 @@ import { createGenerator } from '../src/generate/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { TEMPORAL_SUITE, baselinePath, compareWithBaseline, formatBaselineReport, readBaseline } from '../src/bench/baseline.js';
 import { cacheDir } from '../src/util/paths.js';
+import { loadOpenCV } from '../src/cv/opencv.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -285,6 +288,7 @@ const METHODS: { name: string; run: Runner | null }[] = [
   { name: "reshoot 'separated' (default, flow 0.5x)", run: reshoot({ method: 'separated' }) },
   { name: "reshoot 'separated', flow 1x", run: reshoot({ method: 'separated', flowScale: 1 }) },
   { name: "reshoot 'separated', flow 0.25x", run: reshoot({ method: 'separated', flowScale: 0.25 }) },
+  { name: 'reshoot TEMPORAL_STYLE_PRESET (style generators)', run: reshoot(TEMPORAL_STYLE_PRESET) },
 ];
 
 async function loadClip(name: string, n: number, width: number): Promise<Frame[]> {
@@ -374,6 +378,22 @@ async function flickerSuite(): Promise<void> {
 
 // ---------------------------------------------------------------- style suite
 
+/** Gaussian blur (sigma px) of an RGB frame into floats. */
+async function lowBand(fr: Frame, sigma: number): Promise<Float32Array> {
+  const cv = await loadOpenCV();
+  const a = new cv.Mat(fr.height, fr.width, cv.CV_8UC3), b = new cv.Mat(), c = new cv.Mat();
+  try {
+    (a.data as Uint8Array).set(fr.data);
+    a.convertTo(b, cv.CV_32FC3);
+    cv.GaussianBlur(b, c, new cv.Size(0, 0), sigma, sigma, cv.BORDER_REFLECT);
+    return new Float32Array(c.data32F as Float32Array);
+  } finally {
+    a.delete();
+    b.delete();
+    c.delete();
+  }
+}
+
 async function styleSuite(): Promise<void> {
   const OUT = args.out ?? 'results/temporal-style.csv';
   const clipNames = (args.clips === 'vtest,megamind,handheld' ? 'vtest,megamind' : args.clips!).split(',').map((c) => c.trim()).filter(Boolean);
@@ -381,6 +401,7 @@ async function styleSuite(): Promise<void> {
   const gen = await createStyleGenerator(args.style!, { size: genSize, threads, provider: 'cpu' });
   console.log(`${gen.describe()}`);
   const rows: Record<string, string | number>[] = [];
+  const pooled: Record<string, { eOut: number[]; eRaw: number[]; go: number; gr: number }> = {};
   try {
     for (const clip of clipNames) {
       if (clip !== 'vtest' && clip !== 'megamind') throw new Error(`--suite style runs on the real clips vtest and megamind, not ${clip}`);
@@ -400,17 +421,40 @@ async function styleSuite(): Promise<void> {
       // Texture kept: gradient magnitude of the output over the raw output's, on pixels the input's flow says move.
       const truth = await flickerTruth(clean);
       const rawGrads = raw.map(gradientMagnitude);
-      const gradRatio = (out: Frame[]) => {
+      const gradSums = (out: Frame[], all = false) => {
         let go = 0, gr = 0;
         for (let t = 1; t < out.length; t++) {
           const g = gradientMagnitude(out[t]), mv = truth.moving[t];
-          for (let i = 0; i < mv.length; i++) if (mv[i]) { go += g[i]; gr += rawGrads[t][i]; }
+          for (let i = 0; i < mv.length; i++) if (all || mv[i]) { go += g[i]; gr += rawGrads[t][i]; }
         }
+        return [go, gr] as const;
+      };
+      const gradRatio = (out: Frame[], all = false) => {
+        const [go, gr] = gradSums(out, all);
         return gr ? go / gr : NaN;
       };
+      // Halo check: PSNR of the output's low band (Gaussian sigma 3) against the raw output's, on moving
+      // pixels. A warp that drags a walker's previous position along leaves a low-frequency halo that
+      // neither E_warp nor the gradient ratio sees.
+      const rawLows = await Promise.all(raw.map((fr) => lowBand(fr, 3)));
+      const lowPsnrMoving = async (out: Frame[]) => {
+        let se = 0, n = 0;
+        for (let t = 1; t < out.length; t++) {
+          const a = await lowBand(out[t], 3), b = rawLows[t], mv = truth.moving[t];
+          for (let i = 0; i < mv.length; i++) if (mv[i]) for (let c = 0; c < 3; c++) { se += (a[3 * i + c] - b[3 * i + c]) ** 2; n++; }
+        }
+        return n ? 10 * Math.log10((255 * 255) / (se / n)) : NaN;
+      };
       const rawReport = await measureFlickerFrames(raw, clean, { plan, raw, ssim: false });
-      const row = (config: string, r: FlickerReport, out: Frame[], temporalSeconds: number[] | null) => {
+      const row = async (config: string, r: FlickerReport, out: Frame[], temporalSeconds: number[] | null) => {
         const seams = r.seams?.map((x) => x.score) ?? [];
+        const low = await lowPsnrMoving(out);
+        const [go, gr] = gradSums(out);
+        const p = (pooled[config] ??= { eOut: [], eRaw: [], go: 0, gr: 0 });
+        p.eOut.push(r.eWarp.output);
+        p.eRaw.push(rawReport.eWarp.output);
+        p.go += go;
+        p.gr += gr;
         rows.push({
           clip,
           config,
@@ -421,6 +465,8 @@ async function styleSuite(): Promise<void> {
           e_warp_vs_raw: f(r.eWarp.output / rawReport.eWarp.output, 3),
           tof: f(r.tOF, 4),
           grad_vs_raw: f(gradRatio(out), 3),
+          grad_all_vs_raw: f(gradRatio(out, true), 3),
+          low_psnr_moving: f(low, 2),
           psnr_raw: f(r.fidelity.raw?.psnr, 2),
           seam_scores: seams.map((v) => v.toFixed(3)).join(' '),
           seam_max: f(seams.length ? Math.max(...seams) : NaN, 3),
@@ -429,12 +475,16 @@ async function styleSuite(): Promise<void> {
         });
         console.log(
           `  ${config.padEnd(44)} E_warp ${r.eWarp.output.toExponential(2)} (input ${r.eWarp.input.toExponential(2)}, vs raw ${(r.eWarp.output / rawReport.eWarp.output).toFixed(2)}), tOF ${r.tOF.toFixed(3)}, ` +
-            `grad vs raw ${gradRatio(out).toFixed(3)}, seams ${seams.map((v) => v.toFixed(2)).join(' ')}, s/segment generate ${genSeconds.map((v) => v.toFixed(1)).join(' ')}` +
+            `grad vs raw ${gradRatio(out).toFixed(3)} (all px ${gradRatio(out, true).toFixed(3)}), low-band PSNR moving ${low.toFixed(2)}, seams ${seams.map((v) => v.toFixed(2)).join(' ')}, s/segment generate ${genSeconds.map((v) => v.toFixed(1)).join(' ')}` +
             (temporalSeconds ? ` temporal ${temporalSeconds.map((v) => v.toFixed(1)).join(' ')}` : ''),
         );
       };
-      row('no temporal stage (raw style output, joined)', rawReport, raw, null);
-      for (const flowScale of FLOW_SCALES) {
+      await row('no temporal stage (raw style output, joined)', rawReport, raw, null);
+      const variants: { name: string; opts: TemporalOptions }[] = [
+        ...FLOW_SCALES.map((flowScale) => ({ name: `temporal separated ${STRENGTH}, flow ${flowScale}`, opts: { strength: STRENGTH, flowScale } })),
+        { name: 'temporal separated, TEMPORAL_STYLE_PRESET', opts: TEMPORAL_STYLE_PRESET },
+      ];
+      for (const { name, opts } of variants) {
         for (const carry of [false, true]) {
           const outSegs: Frame[][] = [];
           const secs: number[] = [];
@@ -443,18 +493,25 @@ async function styleSuite(): Promise<void> {
             // Carry: primed with the previous segment's output at the frame before this segment starts (as the pipeline does).
             const initial = carry && prev ? { guide: clean[s.start - 1], output: outSegs[k - 1][s.start - 1 - prev.start] } : undefined;
             const t0 = performance.now();
-            outSegs.push(await applyTemporalConsistency(clean.slice(s.start, s.end), segs[k], { strength: STRENGTH, flowScale, initial }));
+            outSegs.push(await applyTemporalConsistency(clean.slice(s.start, s.end), segs[k], { ...opts, initial }));
             secs.push((performance.now() - t0) / 1000);
           }
           const { frames: out } = await blendSegments(outSegs, plan, { ramp: 'cosine', colorMatch: true });
-          row(`temporal separated ${STRENGTH}, flow ${flowScale}, ${carry ? 'carry' : 'reset'}`, await measureFlickerFrames(out, clean, { plan, raw, ssim: false }), out, secs);
+          await row(`${name}, ${carry ? 'carry' : 'reset'}`, await measureFlickerFrames(out, clean, { plan, raw, ssim: false }), out, secs);
         }
       }
     }
   } finally {
     await gen.close();
   }
-  const cols = ['clip', 'config', 'frames', 'e_warp_output', 'e_warp_input', 'e_warp_ratio', 'e_warp_vs_raw', 'tof', 'grad_vs_raw', 'psnr_raw', 'seam_scores', 'seam_max', 'generate_s_per_segment', 'temporal_s_per_segment'];
+  // Pooled over the clips: E_warp output / raw as the mean of the clips' ratios, grad as one ratio of the summed gradients.
+  console.log('pooled over clips: mean of E_warp vs raw | grad vs raw (moving px, summed)');
+  for (const [config, p] of Object.entries(pooled)) {
+    const e = p.eOut.reduce((s, v, i) => s + v / p.eRaw[i], 0) / p.eOut.length;
+    console.log(`  ${config.padEnd(52)} ${e.toFixed(3)} | ${(p.go / p.gr).toFixed(3)}`);
+    rows.push({ clip: 'pooled', config, e_warp_vs_raw: f(e, 3), grad_vs_raw: f(p.go / p.gr, 3) });
+  }
+  const cols = ['clip', 'config', 'frames', 'e_warp_output', 'e_warp_input', 'e_warp_ratio', 'e_warp_vs_raw', 'tof', 'grad_vs_raw', 'grad_all_vs_raw', 'low_psnr_moving', 'psnr_raw', 'seam_scores', 'seam_max', 'generate_s_per_segment', 'temporal_s_per_segment'];
   await writeFileAtomic(resolve(OUT), stringify(rows, { header: true, columns: cols }), { overwrite: true });
   console.log(`wrote ${resolve(OUT)}`);
 }
