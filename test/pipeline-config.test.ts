@@ -65,3 +65,16 @@ test('a run folder refuses to clobber, resumes only the same input; a changed co
   const changed = await RunFolder.open(dir, { ...init, config: resolveConfig({ segments: { count: 5 } }) }, { resume: true });
   assert.equal(changed.run.manifest.config.segments.count, 5);
 });
+
+test('temporal.preset: style hands the stage src/temporal\'s TEMPORAL_STYLE_PRESET (its full-size flow wins), default the config\'s own options', async () => {
+  const { temporalOptionsOf } = await import('../src/pipeline/process.js');
+  const { TEMPORAL_STYLE_PRESET } = await import('../src/temporal/index.js');
+  const cfg = resolveConfig({ temporal: { preset: 'style', carry: true } });
+  const style = temporalOptionsOf(cfg.temporal);
+  assert.equal(style.flowScale, 1);
+  assert.equal(style.carry, true);
+  assert.equal(style.strength, 0.6);
+  for (const [k, v] of Object.entries(TEMPORAL_STYLE_PRESET)) assert.deepEqual((style as Record<string, unknown>)[k], v, k);
+  assert.deepEqual(temporalOptionsOf(resolveConfig().temporal), { strength: 0.6, flowScale: 0.25, carry: false });
+  assert.throws(() => resolveConfig({ temporal: { preset: 'painterly' } } as never), /temporal\.preset/);
+});

@@ -88,6 +88,13 @@ export const PipelineConfigSchema = z.strictObject({
     flowScale: z.number().min(0.1).max(1),
     /** Carry the previous output across segment seams instead of resetting. */
     carry: z.boolean(),
+    /**
+     * 'style': src/temporal's TEMPORAL_STYLE_PRESET (full-size flow, a two-band detail blend, contrast
+     * restoration) for per-frame style generators: E_warp 0.27-0.33 of the raw output at gradient ratio
+     * 0.975-0.996 on matta and matilde_perez (bench/temporal.ts --suite style), about 3.5x the CPU; its
+     * flowScale replaces temporal.flowScale. 'default': the options above.
+     */
+    preset: z.enum(['default', 'style']),
   }),
   footlock: z.strictObject({
     enabled: z.boolean(),
@@ -128,7 +135,7 @@ const BALANCED: PipelineConfig = {
   background: { mode: 'original', plate: 'median', samples: 25, grow: 6 },
   segments: { count: 3, overlap: 5, minLength: 10 },
   generator: { spec: 'passthrough', seed: 1, timeoutSeconds: 3600, releaseBetweenSegments: false, size: 384, scope: 'frame' },
-  temporal: { enabled: true, strength: 0.6, flowScale: 0.25, carry: false },
+  temporal: { enabled: true, strength: 0.6, flowScale: 0.25, carry: false, preset: 'default' },
   footlock: { enabled: true, strength: 0.7 },
   blend: { ramp: 'cosine', colorMatch: true },
   reshake: { enabled: true },
@@ -184,3 +191,4 @@ function deepMerge(base: unknown, over: unknown): unknown {
   }
   return out;
 }
+

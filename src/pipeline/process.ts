@@ -32,7 +32,7 @@ import { parseSubjectRule } from '../pose/people.js';
 import type { PoseFrame, PoseTrack } from '../pose/types.js';
 import { blendSegmentStreams, flowMotionEnergy, planShotSegments, poseMotionEnergy, type Segment, type SegmentPlan } from '../segment/index.js';
 import { analyzeVideo, compose, outputTransform, saveTransforms, translation, type TransformsData } from '../stabilize/index.js';
-import { TemporalConsistency } from '../temporal/index.js';
+import { TEMPORAL_STYLE_PRESET, TemporalConsistency, type TemporalOptions } from '../temporal/index.js';
 import { assertCanWrite, assertWritableDir, ensureDir, writeJsonAtomic } from '../util/atomic.js';
 import { ReshootError } from '../util/errors.js';
 import { startRssSampler } from '../util/process-tree.js';
@@ -642,7 +642,7 @@ function segmentChain(
             // frames 1-9 at 22.7-29.9 dB through a passthrough before this).
             const cuts = (plan.cutsInsideSegments ?? []).filter((c) => c > seg.start && c < seg.end).map((c) => c - seg.start);
             prevMask = null;
-            temporal = new TemporalConsistency({ strength: cfg.temporal.strength, flowScale: cfg.temporal.flowScale, carry: cfg.temporal.carry, resetAt: cuts, keepUnchanged: KEEP_UNCHANGED_LEVELS });
+            temporal = new TemporalConsistency({ ...temporalOptionsOf(cfg.temporal), resetAt: cuts, keepUnchanged: KEEP_UNCHANGED_LEVELS });
             const cut = plan.shots?.some((sh) => sh.start === seg.start) ?? false;
             if (carried && carried.index === seg.start - 1 && !cut) await temporal.prime(carried.guide, carried.output);
           },
@@ -774,4 +774,10 @@ async function linkIntoRun(run: RunFolder, output: string): Promise<void> {
   const target = run.path(RUN_FILES.output);
   await rm(target, { force: true });
   await link(output, target).catch(() => undefined);
+}
+
+/** The TemporalConsistency options a run's config asks for (the segment's cuts and the unchanged-pixel rule are added by the pipeline). */
+export function temporalOptionsOf(t: PipelineConfig['temporal']): TemporalOptions {
+  const base: TemporalOptions = { strength: t.strength, flowScale: t.flowScale, carry: t.carry };
+  return t.preset === 'style' ? { ...base, ...TEMPORAL_STYLE_PRESET, carry: t.carry } : base;
 }
