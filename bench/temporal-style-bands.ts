@@ -9,42 +9,19 @@
  *
  *   node --import tsx bench/temporal-style-bands.ts [--clips vtest,megamind] [--frames 30] [--gen-size 288]
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeFrames, probeVideo, type Frame } from '../src/video/index.js';
+import type { Frame } from '../src/video/index.js';
 import { flickerTruth } from '../src/temporal/flicker-set.js';
 import { blurRgb } from '../src/temporal/separated.js';
 import { warpByFlow } from '../src/flow/index.js';
-import { createGenerator } from '../src/generate/index.js';
-import { cacheDir } from '../src/util/paths.js';
+import { styledClip } from './style-clips.js';
 
 const { values: args } = parseArgs({ options: { clips: { type: 'string', default: 'vtest,megamind' }, frames: { type: 'string', default: '30' }, 'gen-size': { type: 'string', default: '288' } } });
 const N = Number(args.frames), W = 384, genSize = Number(args['gen-size']);
 const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : Math.round(v));
 
 for (const clip of args.clips!.split(',').map((c) => c.trim())) {
-  if (clip !== 'vtest' && clip !== 'megamind') throw new Error(`--clips: vtest or megamind, not ${clip}`);
-  const path = cacheDir('datasets', clip === 'vtest' ? 'vtest.avi' : 'Megamind.avi');
-  const info = await probeVideo(path);
-  const H = Math.round((W * info.height) / info.width / 2) * 2;
-  const clean: Frame[] = [];
-  for await (const f of decodeFrames(path, { start: clip === 'megamind' ? 100 : 0, count: N, scale: { width: W, height: H } })) clean.push(f);
-  const cache = join(tmpdir(), `reshoot-styled-matta-${clip}-${N}-${genSize}.bin`);
-  let raw: Frame[];
-  if (existsSync(cache)) {
-    const b = readFileSync(cache);
-    raw = clean.map((_, t) => ({ width: W, height: H, data: new Uint8Array(b.subarray(t * W * H * 3, (t + 1) * W * H * 3)) }));
-  } else {
-    const gen = await createGenerator('style:matta', { style: { scope: 'frame', size: genSize } });
-    try {
-      raw = await gen.generate({ segmentIndex: 0, label: 'seg-0', frames: clean, plate: null, reference: clean[0], fps: { num: 10, den: 1 }, workDir: mkdtempSync(join(tmpdir(), 'st-')) });
-    } finally {
-      await gen.close();
-    }
-    writeFileSync(cache, Buffer.concat(raw.map((f) => Buffer.from(f.data))));
-  }
+  const { clean, styled: raw, height: H } = await styledClip(clip, { style: 'matta', frames: N, width: W, genSize });
   const truth = await flickerTruth(clean);
   for (const sigma of [1, 2, 4, 8]) {
     const lows = await Promise.all(raw.map((f) => blurRgb(f.data, W, H, sigma)));

@@ -10,17 +10,13 @@
  *
  *   node --import tsx bench/temporal-style-sweep.ts '[["default",{}],["flow 1",{"flowScale":1}]]' [--clips vtest,megamind] [--frames 20] [--gen-size 288] [--style matta]
  */
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { decodeFrames, probeVideo, type Frame } from '../src/video/index.js';
+import type { Frame } from '../src/video/index.js';
 import { applyTemporalConsistency, type TemporalOptions } from '../src/temporal/index.js';
 import { flickerTruth, gradientMagnitude } from '../src/temporal/flicker-set.js';
 import { blurRgb } from '../src/temporal/separated.js';
 import { InputFlowCache, measureFlickerFrames, psnr } from '../src/metrics/index.js';
-import { createGenerator } from '../src/generate/index.js';
-import { cacheDir } from '../src/util/paths.js';
+import { styledClip } from './style-clips.js';
 
 const { values: args, positionals } = parseArgs({
   allowPositionals: true,
@@ -31,26 +27,7 @@ const genSize = args['gen-size'] ? Number(args['gen-size']) : undefined;
 const configs: Array<[string, TemporalOptions]> = JSON.parse(positionals[0] ?? '[["default",{}]]');
 
 for (const clip of args.clips!.split(',').map((c) => c.trim())) {
-  if (clip !== 'vtest' && clip !== 'megamind') throw new Error(`--clips: vtest or megamind, not ${clip}`);
-  const path = cacheDir('datasets', clip === 'vtest' ? 'vtest.avi' : 'Megamind.avi');
-  const info = await probeVideo(path);
-  const H = Math.round((W * info.height) / info.width / 2) * 2;
-  const clean: Frame[] = [];
-  for await (const f of decodeFrames(path, { start: clip === 'megamind' ? 100 : 0, count: N, scale: { width: W, height: H } })) clean.push(f);
-  const cache = join(tmpdir(), `reshoot-styled-${args.style}-${clip}-${N}-${genSize ?? 'default'}.bin`);
-  let styled: Frame[];
-  if (existsSync(cache)) {
-    const b = readFileSync(cache);
-    styled = clean.map((_, t) => ({ width: W, height: H, data: new Uint8Array(b.subarray(t * W * H * 3, (t + 1) * W * H * 3)) }));
-  } else {
-    const gen = await createGenerator(`style:${args.style}`, { style: { scope: 'frame', size: genSize } });
-    try {
-      styled = await gen.generate({ segmentIndex: 0, label: 'seg-0', frames: clean, plate: null, reference: clean[0], fps: { num: 10, den: 1 }, workDir: mkdtempSync(join(tmpdir(), 'st-')) });
-    } finally {
-      await gen.close();
-    }
-    writeFileSync(cache, Buffer.concat(styled.map((f) => Buffer.from(f.data))));
-  }
+  const { clean, styled, height: H } = await styledClip(clip, { style: args.style!, frames: N, width: W, genSize });
   const truth = await flickerTruth(clean);
   const rawG = styled.map(gradientMagnitude);
   const rawLow = await Promise.all(styled.map((f) => blurRgb(f.data, W, H, 3)));

@@ -47,3 +47,17 @@ export function asGray(img: Frame | GrayFrame): GrayFrame {
   if (img.data.length === n) return img as GrayFrame;
   return rgbToGray(img as Frame);
 }
+
+/** Central-difference gradient magnitude of luma, levels/px (0 on the border). */
+export function gradientMagnitude(f: Frame): Float32Array {
+  const { width: w, height: h } = f;
+  const L = rgbToLuma(f);
+  const g = new Float32Array(w * h);
+  for (let y = 1; y < h - 1; y++) {
+    for (let x = 1, i = y * w + 1; x < w - 1; x++, i++) {
+      const gx = (L[i + 1] - L[i - 1]) / 2, gy = (L[i + w] - L[i - w]) / 2;
+      g[i] = Math.sqrt(gx * gx + gy * gy);
+    }
+  }
+  return g;
+}

@@ -9,7 +9,7 @@
 export { denseFlow, warpByFlow, resizeGray, resizeFlow, flowSize, nonOcclusionMask, FARNEBACK_DEFAULTS } from './dense.js';
 export type { FarnebackOptions, OcclusionOptions, WarpOptions } from './dense.js';
 export { FlowAhead } from './flow-ahead.js';
-export { rgbToGray, rgbToLuma, asGray, LUMA_WEIGHTS } from './gray.js';
+export { rgbToGray, rgbToLuma, asGray, gradientMagnitude, LUMA_WEIGHTS } from './gray.js';
 // The one sparse tracker (the stabilizer's): tracks.ts.
 export { sparseTracks, detectCorners, lkTrack, resolveTrackerOptions, TRACKER_DEFAULTS, TRACKER_DEFAULTS as SPARSE_DEFAULTS } from './tracks.js';
 export type { TrackerOptions, TrackerOptions as SparseTrackOptions, SparseTracks, TrackPoint, LkResult } from './tracks.js';

@@ -22,7 +22,9 @@
  */
 import { loadOpenCV } from '../cv/opencv.js';
 import { shiftFrame } from './separated.js';
-import { denseFlow, FARNEBACK_DEFAULTS, nonOcclusionMask, rgbToGray, rgbToLuma, warpByFlow, type FlowField } from '../flow/index.js';
+import { denseFlow, FARNEBACK_DEFAULTS, gradientMagnitude, nonOcclusionMask, rgbToGray, rgbToLuma, warpByFlow, type FlowField } from '../flow/index.js';
+
+export { gradientMagnitude };
 import { maskedSquaredError, psnr } from '../metrics/flicker.js';
 import { deriveSeed, gaussian, mulberry32 } from '../util/rng.js';
 import { ReshootError } from '../util/errors.js';
@@ -101,19 +103,6 @@ async function deltaB(w: number, h: number, rnd: () => number, L: PerturbationLe
   }
 }
 
-/** Central-difference gradient magnitude of luma, levels/px (0 on the border). */
-export function gradientMagnitude(f: Frame): Float32Array {
-  const { width: w, height: h } = f;
-  const L = rgbToLuma(f);
-  const g = new Float32Array(w * h);
-  for (let y = 1; y < h - 1; y++) {
-    for (let x = 1, i = y * w + 1; x < w - 1; x++, i++) {
-      const gx = (L[i + 1] - L[i - 1]) / 2, gy = (L[i + w] - L[i - w]) / 2;
-      g[i] = Math.sqrt(gx * gx + gy * gy);
-    }
-  }
-  return g;
-}
 
 function deltaC(f: Frame, rnd: () => number, L: PerturbationLevels): Float32Array {
   const grad = gradientMagnitude(f);

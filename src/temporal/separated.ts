@@ -18,7 +18,7 @@
 import type { Mat } from '@techstark/opencv-js';
 import { loadOpenCV } from '../cv/opencv.js';
 import type { Frame } from '../video/types.js';
-import { rgbToGray, rgbToLuma } from '../flow/gray.js';
+import { gradientMagnitude, rgbToGray, rgbToLuma } from '../flow/gray.js';
 import { ReshootError } from '../util/errors.js';
 
 /** out_c = gain[c] * in_c + offset[c], per RGB channel. */
@@ -529,19 +529,6 @@ export function fusedBlend(G: Uint8Array, W: Uint8Array, weight: Float32Array, f
   return out;
 }
 
-/** Luma gradient magnitude, central differences (0 on the border): the same quantity as the texture score of the flicker set. */
-function lumaGradient(f: Frame): Float32Array {
-  const { width: w, height: h } = f;
-  const L = rgbToLuma(f);
-  const g = new Float32Array(w * h);
-  for (let y = 1; y < h - 1; y++) {
-    for (let x = 1, i = y * w + 1; x < w - 1; x++, i++) {
-      const gx = (L[i + 1] - L[i - 1]) / 2, gy = (L[i + w] - L[i - w]) / 2;
-      g[i] = Math.sqrt(gx * gx + gy * gy);
-    }
-  }
-  return g;
-}
 
 /** Parameters of restoreContrast. */
 export interface ContrastRestore {
@@ -581,8 +568,8 @@ export async function restoreContrast(F: Frame, G: Frame, p: ContrastRestore): P
   };
   try {
     const gf = mk(new cv.Mat(h, w, cv.CV_32FC1)), gg = mk(new cv.Mat(h, w, cv.CV_32FC1));
-    (gf.data32F as Float32Array).set(lumaGradient(F));
-    (gg.data32F as Float32Array).set(lumaGradient(G));
+    (gf.data32F as Float32Array).set(gradientMagnitude(F));
+    (gg.data32F as Float32Array).set(gradientMagnitude(G));
     const bf = mk(new cv.Mat()), bg = mk(new cv.Mat());
     const k0 = new cv.Size(0, 0);
     cv.GaussianBlur(gf, bf, k0, p.mapSigma, p.mapSigma, cv.BORDER_REFLECT);
@@ -601,7 +588,7 @@ export async function restoreContrast(F: Frame, G: Frame, p: ContrastRestore): P
       detailRgb[j] = v < 0 ? 0 : v > 255 ? 255 : v;
     }
     const gd = mk(new cv.Mat(h, w, cv.CV_32FC1)), bd = mk(new cv.Mat());
-    (gd.data32F as Float32Array).set(lumaGradient({ width: w, height: h, data: detailRgb }));
+    (gd.data32F as Float32Array).set(gradientMagnitude({ width: w, height: h, data: detailRgb }));
     cv.GaussianBlur(gd, bd, k0, p.mapSigma, p.mapSigma, cv.BORDER_REFLECT);
     const BD = bd.data32F as Float32Array;
     const out = new Uint8Array(n * 3);
