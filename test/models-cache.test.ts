@@ -48,7 +48,7 @@ after(() => {
 
 const sha256 = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
 
-test('the manifest lists the six models and its sha256 match the installed package files', () => {
+test('the manifest lists the seven models (six pose and mask models, the NanoDet detector) and its sha256 match the installed package files', () => {
   assert.deepEqual(listModels().map((m) => m.id).sort(), [...MODEL_IDS].sort());
   for (const m of listModels()) {
     const dir = modelPackageDir(m);
@@ -261,7 +261,8 @@ test('reshoot models list and prepare (CLI)', async () => {
   const list = await runCli(['models', 'list', '--json'], { env });
   assert.equal(list.code, 0, list.stderr);
   const rows = JSON.parse(list.stdout) as { id: string; cached: boolean; input: { shape: number[] }; licence: string }[];
-  assert.equal(rows.length, 6);
+  assert.equal(rows.length, 7);
+  assert.deepEqual(rows.find((r) => r.id === 'nanodet')?.input.shape, [1, 3, 416, 416]);
   assert.ok(rows.every((r) => !r.cached));
   assert.deepEqual(rows.find((r) => r.id === 'movenet-thunder')?.input.shape, [1, 256, 256, 3]);
   const prep = await runCli(['models', 'prepare', 'selfie', 'blazepose-lite'], { env });
