@@ -137,7 +137,11 @@ export async function* decodeFrames(path: string, opts: DecodeOptions = {}): Asy
     }
     if (opts.signal?.aborted) throw new ReshootError(`decoding ${path} was cancelled`);
     await finished;
-    if (failure) {
+    // fluent-ffmpeg reports "Output stream closed" when our pipe closes (it does once fully read) and ffmpeg
+    // has not exited within 20 ms; under load that happens after a complete decode (seen in a CI run). With
+    // every promised frame delivered and no stray bytes it is not a failure.
+    const lateExit = failure?.message === 'Output stream closed' && filled === 0 && expected !== undefined && delivered === expected;
+    if (failure && !lateExit) {
       throw new ReshootError(`decoding ${path} failed: ${lastStderrLine(stderrText || failure.message)}`, { cause: failure });
     }
     if (/moov atom not found|partial file/i.test(stderrText)) {
