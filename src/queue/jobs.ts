@@ -172,7 +172,11 @@ export async function videoStatus(q: ReshootQueues, video: string): Promise<Vide
   const states = await Promise.all(segs.map((j) => j.getState()));
   const segmentsDone = states.filter((s) => s === 'completed').length;
   const fstate = await finish.getState();
-  const seconds = finish.finishedOn ? (finish.finishedOn - finish.timestamp) / 1000 : undefined;
+  // The job was read before its state: if it finished in between, that copy has no finishedOn yet (a 'done'
+  // row without seconds, seen in a CI run of test/queue.test.ts). Redis sets finishedOn in the same step that
+  // moves the job to completed/failed, so a copy read after the state has it.
+  const ended = fstate === 'completed' || fstate === 'failed' ? ((await Job.fromId<VideoJobData>(q.cpu, jobIds.finish(video))) ?? finish) : finish;
+  const seconds = ended.finishedOn ? (ended.finishedOn - ended.timestamp) / 1000 : undefined;
   if (fstate === 'completed') return { ...base, state: 'done', segmentsDone, segments: segs.length, seconds };
   if (fstate === 'failed') {
     // The root cause: a child's own reason (the parent's says only that a child failed).
