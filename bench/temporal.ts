@@ -80,7 +80,7 @@ import { createGenerator } from '../src/generate/index.js';
 import { writeFileAtomic } from '../src/util/atomic.js';
 import { TEMPORAL_SUITE, baselinePath, compareWithBaseline, formatBaselineReport, readBaseline } from '../src/bench/baseline.js';
 import { cacheDir } from '../src/util/paths.js';
-import { loadOpenCV } from '../src/cv/opencv.js';
+import { blurRgb } from '../src/temporal/separated.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -378,22 +378,6 @@ async function flickerSuite(): Promise<void> {
 
 // ---------------------------------------------------------------- style suite
 
-/** Gaussian blur (sigma px) of an RGB frame into floats. */
-async function lowBand(fr: Frame, sigma: number): Promise<Float32Array> {
-  const cv = await loadOpenCV();
-  const a = new cv.Mat(fr.height, fr.width, cv.CV_8UC3), b = new cv.Mat(), c = new cv.Mat();
-  try {
-    (a.data as Uint8Array).set(fr.data);
-    a.convertTo(b, cv.CV_32FC3);
-    cv.GaussianBlur(b, c, new cv.Size(0, 0), sigma, sigma, cv.BORDER_REFLECT);
-    return new Float32Array(c.data32F as Float32Array);
-  } finally {
-    a.delete();
-    b.delete();
-    c.delete();
-  }
-}
-
 async function styleSuite(): Promise<void> {
   const OUT = args.out ?? 'results/temporal-style.csv';
   const clipNames = (args.clips === 'vtest,megamind,handheld' ? 'vtest,megamind' : args.clips!).split(',').map((c) => c.trim()).filter(Boolean);
@@ -436,11 +420,11 @@ async function styleSuite(): Promise<void> {
       // Halo check: PSNR of the output's low band (Gaussian sigma 3) against the raw output's, on moving
       // pixels. A warp that drags a walker's previous position along leaves a low-frequency halo that
       // neither E_warp nor the gradient ratio sees.
-      const rawLows = await Promise.all(raw.map((fr) => lowBand(fr, 3)));
+      const rawLows = await Promise.all(raw.map((fr) => blurRgb(fr.data, fr.width, fr.height, 3)));
       const lowPsnrMoving = async (out: Frame[]) => {
         let se = 0, n = 0;
         for (let t = 1; t < out.length; t++) {
-          const a = await lowBand(out[t], 3), b = rawLows[t], mv = truth.moving[t];
+          const a = await blurRgb(out[t].data, out[t].width, out[t].height, 3), b = rawLows[t], mv = truth.moving[t];
           for (let i = 0; i < mv.length; i++) if (mv[i]) for (let c = 0; c < 3; c++) { se += (a[3 * i + c] - b[3 * i + c]) ** 2; n++; }
         }
         return n ? 10 * Math.log10((255 * 255) / (se / n)) : NaN;

@@ -18,6 +18,7 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { loadModel, type LoadedModel } from '../models/index.js';
 import type { Frame } from '../video/types.js';
+import { boxIoU } from './people.js';
 import type { Box } from './types.js';
 
 /** A detected person: the box in frame pixels (edge coordinates: the frame spans 0..width) and the detector's score. */
@@ -97,18 +98,10 @@ export function decodePersons(outputs: Record<string, { data: Float32Array }>, m
   return boxes;
 }
 
-function iou(a: Box, b: Box): number {
-  const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
-  const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
-  if (w <= 0 || h <= 0) return 0;
-  const inter = w * h;
-  return inter / (a.width * a.height + b.width * b.height - inter);
-}
-
 /** Greedy non-maximum suppression: best score first, dropping boxes that overlap a kept one by more than `maxIoU`. */
 export function nonMaxSuppression<T extends PersonBox>(boxes: T[], maxIoU: number): T[] {
   const kept: T[] = [];
-  for (const b of [...boxes].sort((p, q) => q.score - p.score)) if (kept.every((k) => iou(k, b) <= maxIoU)) kept.push(b);
+  for (const b of [...boxes].sort((p, q) => q.score - p.score)) if (kept.every((k) => boxIoU(k, b) <= maxIoU)) kept.push(b);
   return kept;
 }
 

@@ -18,7 +18,7 @@
 import type { Mat } from '@techstark/opencv-js';
 import { loadOpenCV } from '../cv/opencv.js';
 import type { Frame } from '../video/types.js';
-import { gradientMagnitude, rgbToGray, rgbToLuma } from '../flow/gray.js';
+import { gradientMagnitude, rgbToGray } from '../flow/gray.js';
 import { ReshootError } from '../util/errors.js';
 
 /** out_c = gain[c] * in_c + offset[c], per RGB channel. */
@@ -559,51 +559,45 @@ export interface ContrastRestore {
 export async function restoreContrast(F: Frame, G: Frame, p: ContrastRestore): Promise<Frame> {
   const { width: w, height: h } = F;
   if (G.width !== w || G.height !== h) throw new ReshootError(`restoreContrast: filtered frame is ${w}x${h}, generated ${G.width}x${G.height}`);
-  const cv = await loadOpenCV();
   const n = w * h;
-  const mats: Mat[] = [];
-  const mk = (m: Mat): Mat => {
-    mats.push(m);
-    return m;
-  };
+  const BF = await blurPlane(gradientMagnitude(F), w, h, p.mapSigma);
+  const BG = await blurPlane(gradientMagnitude(G), w, h, p.mapSigma);
+  const LOW = await blurRgb(F.data, w, h, p.detailSigma);
+  const D = F.data;
+  // Gradient of the detail layer alone, same averaging: out = F + a detail raises |grad| by about
+  // a |grad detail|, so a = (target - current) / |grad detail| hits the target even where F's
+  // gradient is mostly below the detail layer (a ratio k = target / current would fall short there).
+  const detailRgb = new Uint8Array(n * 3);
+  for (let j = 0; j < n * 3; j++) {
+    const v = D[j] - LOW[j] + 128;
+    detailRgb[j] = v < 0 ? 0 : v > 255 ? 255 : v;
+  }
+  const BD = await blurPlane(gradientMagnitude({ width: w, height: h, data: detailRgb }), w, h, p.mapSigma);
+  const out = new Uint8Array(n * 3);
+  const amax = p.maxGain - 1;
+  for (let i = 0, j = 0; i < n; i++, j += 3) {
+    const r = BD[i] > 1e-3 ? (BG[i] - BF[i]) / BD[i] : 0;
+    const a = r < 0 ? 0 : r > amax ? amax : r;
+    const v0 = D[j] + a * (D[j] - LOW[j]) + 0.5, v1 = D[j + 1] + a * (D[j + 1] - LOW[j + 1]) + 0.5, v2 = D[j + 2] + a * (D[j + 2] - LOW[j + 2]) + 0.5;
+    out[j] = v0 < 0 ? 0 : v0 > 255 ? 255 : v0;
+    out[j + 1] = v1 < 0 ? 0 : v1 > 255 ? 255 : v1;
+    out[j + 2] = v2 < 0 ? 0 : v2 > 255 ? 255 : v2;
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** Gaussian blur (sigma px, reflected border) of one float plane. */
+async function blurPlane(values: Float32Array, w: number, h: number, sigma: number): Promise<Float32Array> {
+  const cv = await loadOpenCV();
+  const src = new cv.Mat(h, w, cv.CV_32FC1);
+  const dst = new cv.Mat();
   try {
-    const gf = mk(new cv.Mat(h, w, cv.CV_32FC1)), gg = mk(new cv.Mat(h, w, cv.CV_32FC1));
-    (gf.data32F as Float32Array).set(gradientMagnitude(F));
-    (gg.data32F as Float32Array).set(gradientMagnitude(G));
-    const bf = mk(new cv.Mat()), bg = mk(new cv.Mat());
-    const k0 = new cv.Size(0, 0);
-    cv.GaussianBlur(gf, bf, k0, p.mapSigma, p.mapSigma, cv.BORDER_REFLECT);
-    cv.GaussianBlur(gg, bg, k0, p.mapSigma, p.mapSigma, cv.BORDER_REFLECT);
-    const src = mk(new cv.Mat(h, w, cv.CV_8UC3)), fl = mk(new cv.Mat()), low = mk(new cv.Mat());
-    (src.data as Uint8Array).set(F.data);
-    src.convertTo(fl, cv.CV_32FC3);
-    cv.GaussianBlur(fl, low, k0, p.detailSigma, p.detailSigma, cv.BORDER_REFLECT);
-    const BF = bf.data32F as Float32Array, BG = bg.data32F as Float32Array, LOW = low.data32F as Float32Array, D = F.data;
-    // Gradient of the detail layer alone, same averaging: out = F + a detail raises |grad| by about
-    // a |grad detail|, so a = (target - current) / |grad detail| hits the target even where F's
-    // gradient is mostly below the detail layer (a ratio k = target / current would fall short there).
-    const detailRgb = new Uint8Array(n * 3);
-    for (let j = 0; j < n * 3; j++) {
-      const v = D[j] - LOW[j] + 128;
-      detailRgb[j] = v < 0 ? 0 : v > 255 ? 255 : v;
-    }
-    const gd = mk(new cv.Mat(h, w, cv.CV_32FC1)), bd = mk(new cv.Mat());
-    (gd.data32F as Float32Array).set(gradientMagnitude({ width: w, height: h, data: detailRgb }));
-    cv.GaussianBlur(gd, bd, k0, p.mapSigma, p.mapSigma, cv.BORDER_REFLECT);
-    const BD = bd.data32F as Float32Array;
-    const out = new Uint8Array(n * 3);
-    const amax = p.maxGain - 1;
-    for (let i = 0, j = 0; i < n; i++, j += 3) {
-      const r = BD[i] > 1e-3 ? (BG[i] - BF[i]) / BD[i] : 0;
-      const a = r < 0 ? 0 : r > amax ? amax : r;
-      const v0 = D[j] + a * (D[j] - LOW[j]) + 0.5, v1 = D[j + 1] + a * (D[j + 1] - LOW[j + 1]) + 0.5, v2 = D[j + 2] + a * (D[j + 2] - LOW[j + 2]) + 0.5;
-      out[j] = v0 < 0 ? 0 : v0 > 255 ? 255 : v0;
-      out[j + 1] = v1 < 0 ? 0 : v1 > 255 ? 255 : v1;
-      out[j + 2] = v2 < 0 ? 0 : v2 > 255 ? 255 : v2;
-    }
-    return { width: w, height: h, data: out };
+    (src.data32F as Float32Array).set(values);
+    cv.GaussianBlur(src, dst, new cv.Size(0, 0), sigma, sigma, cv.BORDER_REFLECT);
+    return new Float32Array(dst.data32F as Float32Array);
   } finally {
-    for (const m of mats) m.delete();
+    src.delete();
+    dst.delete();
   }
 }
 
